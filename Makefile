@@ -1,0 +1,38 @@
+# liftoff: build, run the example app, test.
+#
+# `make run`  creates .venv with the example app's pinned requirements, builds liftoff,
+#             and serves docker/app with `liftoff dev` on 127.0.0.1:8080.
+# `make test` runs everything CI runs.
+
+VENV := .venv
+PY_REQS := docker/app/requirements.txt
+CARGO ?= cargo
+
+.PHONY: run test venv lint unit fmt clippy check-mac
+
+run: venv
+	$(CARGO) build
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./target/debug/liftoff dev
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: $(PY_REQS)
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $(PY_REQS)
+	touch $@
+
+fmt:
+	$(CARGO) fmt --check
+
+clippy:
+	$(CARGO) clippy --all-targets --locked -- -D warnings
+
+# liftoff also builds on developers' Macs; this keeps that build from breaking unnoticed.
+check-mac:
+	rustup target add aarch64-apple-darwin >/dev/null
+	$(CARGO) check --locked --target aarch64-apple-darwin
+
+unit: venv
+	$(CARGO) test --locked
+
+test: fmt clippy check-mac unit

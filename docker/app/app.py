@@ -1,0 +1,25 @@
+"""Example Flask API served by liftoff: an app factory with /health and /slow."""
+
+import os
+import time
+
+from flask import Flask, jsonify, request
+
+
+def create_app():
+    """Build the Flask application (the factory that gunicorn and flask both load)."""
+    app = Flask(__name__)
+
+    @app.get("/health")
+    def health():
+        """Answer 200 with a little about the process that served the request."""
+        return jsonify(status="ok", pid=os.getpid())
+
+    @app.get("/slow")
+    def slow():
+        """Sleep for ?seconds=N (default 1, at most 60), then answer; used to test draining."""
+        seconds = min(float(request.args.get("seconds", "1")), 60.0)
+        time.sleep(seconds)
+        return jsonify(status="ok", slept=seconds)
+
+    return app

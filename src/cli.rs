@@ -1,0 +1,1 @@
+//! Command-line parsing: raw flags and the command word, nothing resolved yet.

@@ -1,0 +1,1 @@
+//! Layered configuration: built-in defaults < TOML file < environment < flags, with sources.

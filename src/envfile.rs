@@ -1,0 +1,1 @@
+//! `env_file`: KEY=VALUE files merged into the server's environment.

@@ -1,0 +1,1 @@
+//! Exec mode: replace liftoff with the program.

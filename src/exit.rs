@@ -1,0 +1,109 @@
+//! The one place that turns an outcome into liftoff's exit code.
+//!
+//! Callers that need a specific code return a [`Failure`] inside their `anyhow::Error`;
+//! everything else is liftoff's own failure (1).
+
+use std::fmt;
+
+/// Exit code for a command-line usage error (what clap uses too).
+pub const USAGE: i32 = 2;
+/// Exit code for a configuration error (`EX_CONFIG` from sysexits.h).
+pub const CONFIG: i32 = 78;
+/// Exit code for a dependency that never became available (`EX_UNAVAILABLE`).
+pub const UNAVAILABLE: i32 = 69;
+/// Exit code when the program exists but cannot be executed (as in a shell).
+pub const NOT_EXECUTABLE: i32 = 126;
+/// Exit code when the program cannot be found (as in a shell).
+pub const NOT_FOUND: i32 = 127;
+/// Exit code for liftoff's own failures.
+pub const FAILURE: i32 = 1;
+
+/// A failure whose kind decides the exit code; its message is printed as is.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad command line.
+    Usage(String),
+    /// Bad configuration: a file, a variable or a flag.
+    Config(String),
+    /// A dependency (`wait_for`) never became reachable.
+    Unavailable(String),
+    /// The program was not found.
+    NotFound(String),
+    /// The program was found but cannot be executed.
+    NotExecutable(String),
+}
+
+impl Failure {
+    /// The exit code this failure maps to.
+    pub fn code(&self) -> i32 {
+        match self {
+            Failure::Usage(_) => USAGE,
+            Failure::Config(_) => CONFIG,
+            Failure::Unavailable(_) => UNAVAILABLE,
+            Failure::NotFound(_) => NOT_FOUND,
+            Failure::NotExecutable(_) => NOT_EXECUTABLE,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    /// Prints the message alone: the kind is already in the exit code.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Usage(m)
+            | Failure::Config(m)
+            | Failure::Unavailable(m)
+            | Failure::NotFound(m)
+            | Failure::NotExecutable(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Maps the result of a run to the process exit code, printing any error to stderr.
+///
+/// `Ok(code)` is the child's status, already mapped; an error is printed as one
+/// line `liftoff: error: ...` with its context chain, and its [`Failure`] kind, if any,
+/// picks the code.
+pub fn code_for(result: anyhow::Result<i32>) -> i32 {
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            let code = err
+                .chain()
+                .find_map(|cause| cause.downcast_ref::<Failure>())
+                .map_or(FAILURE, Failure::code);
+            eprintln!("liftoff: error: {}", render(&err));
+            code
+        }
+    }
+}
+
+/// Renders an error chain on one line: `outer: inner: root`.
+fn render(err: &anyhow::Error) -> String {
+    let parts: Vec<String> = err.chain().map(ToString::to_string).collect();
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_kinds_pick_their_codes() {
+        let cases = [
+            (Failure::Usage("u".into()), 2),
+            (Failure::Config("c".into()), 78),
+            (Failure::Unavailable("x".into()), 69),
+            (Failure::NotFound("n".into()), 127),
+            (Failure::NotExecutable("e".into()), 126),
+        ];
+        for (failure, code) in cases {
+            let err = anyhow::Error::new(failure).context("failed to start");
+            assert_eq!(code_for(Err(err)), code);
+        }
+        assert_eq!(code_for(Ok(143)), 143);
+        assert_eq!(code_for(Err(anyhow::anyhow!("boom"))), 1);
+    }
+}

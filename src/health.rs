@@ -1,0 +1,1 @@
+//! `liftoff health`: an HTTP probe for container health checks.

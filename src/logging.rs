@@ -1,0 +1,1 @@
+//! Logging setup: liftoff's own lines go to stderr, as text or JSON.

@@ -1,0 +1,1 @@
+//! The plan: everything resolved before anything is spawned, printable as text or JSON.

@@ -1,0 +1,1 @@
+//! Profiles: which server a command runs and how its argv is built.

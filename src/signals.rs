@@ -1,0 +1,1 @@
+//! Signals: one Signal type, parsing, rewrite tables, and the inherited mask.

@@ -1,0 +1,1 @@
+//! Supervise mode: liftoff as PID 1 or subreaper, forwarding, reaping, stopping.

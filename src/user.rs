@@ -1,0 +1,1 @@
+//! `user`: dropping from root to an unprivileged user before exec.

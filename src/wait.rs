@@ -1,0 +1,1 @@
+//! `wait_for`: wait until TCP and HTTP dependencies are reachable.

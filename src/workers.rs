@@ -1,0 +1,1 @@
+//! Worker sizing: how many gunicorn workers fit the container.
