@@ -14,6 +14,7 @@ mod http;
 mod logging;
 mod plan;
 mod profile;
+mod settings;
 mod signals;
 mod supervise;
 mod user;
