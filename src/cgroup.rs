@@ -22,5 +22,9 @@ impl Limits {
 /// Detects limits.
 pub fn detect() -> Limits {
     let affinity = std::thread::available_parallelism().map_or(1, |n| n.get());
-    Limits { affinity, memory: None, notes: vec![] }
+    Limits {
+        affinity,
+        memory: None,
+        notes: vec![],
+    }
 }

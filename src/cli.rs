@@ -115,7 +115,15 @@ impl GlobalArgs {
         macro_rules! take {
             ($($field:ident),*) => { $(if later.$field.is_some() { self.$field = later.$field; })* };
         }
-        take!(config, mode, chdir, stop_timeout, signal_target, log_level, log_format);
+        take!(
+            config,
+            mode,
+            chdir,
+            stop_timeout,
+            signal_target,
+            log_level,
+            log_format
+        );
         self.signal_map.extend(later.signal_map);
         self.success_code.extend(later.success_code);
         self.verbose += later.verbose;
@@ -231,7 +239,11 @@ pub struct PlanArgs {
     pub format: PlanFormat,
 
     /// The command to plan, as it would be given to liftoff (default: prod)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<OsString>,
 }
 
@@ -383,7 +395,9 @@ mod tests {
             ("dev --debug --no-debug", None, Some(false)),
         ];
         for (line, reload, debug) in cases {
-            let Some(Command::Dev(args)) = p(line).command else { panic!("{line}: not dev") };
+            let Some(Command::Dev(args)) = p(line).command else {
+                panic!("{line}: not dev")
+            };
             assert_eq!((args.reload(), args.debug()), (reload, debug), "{line}");
         }
     }
@@ -410,11 +424,19 @@ mod tests {
 
     #[test]
     fn run_takes_the_program_with_or_without_double_dash() {
-        for line in ["run -- sh -c x", "run sh -c x", "--mode supervise run -- sh -c x"] {
-            let Some(Command::Run(args)) = p(line).command else { panic!("{line}: not run") };
+        for line in [
+            "run -- sh -c x",
+            "run sh -c x",
+            "--mode supervise run -- sh -c x",
+        ] {
+            let Some(Command::Run(args)) = p(line).command else {
+                panic!("{line}: not run")
+            };
             assert_eq!(args.argv, os(&["sh", "-c", "x"]), "{line}");
         }
-        let Some(Command::Run(args)) = p("run -- prod --port 1").command else { panic!() };
+        let Some(Command::Run(args)) = p("run -- prod --port 1").command else {
+            panic!()
+        };
         assert_eq!(args.argv, os(&["prod", "--port", "1"]));
     }
 
@@ -423,11 +445,19 @@ mod tests {
         let cases: [(&str, &[&str]); 4] = [
             ("sh -c x", &["sh", "-c", "x"]),
             ("python3 --version", &["python3", "--version"]),
-            ("worker -- --queue high", &["worker", "--", "--queue", "high"]),
-            ("--mode exec db-migrate --mode x", &["db-migrate", "--mode", "x"]),
+            (
+                "worker -- --queue high",
+                &["worker", "--", "--queue", "high"],
+            ),
+            (
+                "--mode exec db-migrate --mode x",
+                &["db-migrate", "--mode", "x"],
+            ),
         ];
         for (line, words) in cases {
-            let Some(Command::Word(got)) = p(line).command else { panic!("{line}: not a word") };
+            let Some(Command::Word(got)) = p(line).command else {
+                panic!("{line}: not a word")
+            };
             assert_eq!(got, os(words), "{line}");
         }
     }
@@ -439,20 +469,25 @@ mod tests {
         };
         assert_eq!(args.format, PlanFormat::Json);
         assert_eq!(args.command, os(&["dev", "--port", "1"]));
-        let Some(Command::Config(args)) = p("config worker --explain --format json").command
-        else {
+        let Some(Command::Config(args)) = p("config worker --explain --format json").command else {
             panic!()
         };
         assert_eq!(
             (args.profile.as_deref(), args.explain, args.format),
             (Some("worker"), true, ConfigFormat::Json)
         );
-        assert!(matches!(p("check --config x").command, Some(Command::Check(_))));
+        assert!(matches!(
+            p("check --config x").command,
+            Some(Command::Check(_))
+        ));
         let Some(Command::Health(args)) = p("health --url http://x:1/h --timeout 2s").command
         else {
             panic!()
         };
-        assert_eq!((args.url.as_deref(), args.timeout.as_str()), (Some("http://x:1/h"), "2s"));
+        assert_eq!(
+            (args.url.as_deref(), args.timeout.as_str()),
+            (Some("http://x:1/h"), "2s")
+        );
     }
 
     #[test]
@@ -468,7 +503,12 @@ mod tests {
 
     #[test]
     fn usage_errors_are_errors() {
-        for line in ["prod --port notanumber", "prod --bogus", "run", "plan --format yaml"] {
+        for line in [
+            "prod --port notanumber",
+            "prod --bogus",
+            "run",
+            "plan --format yaml",
+        ] {
             let result = parse(std::iter::once("liftoff").chain(line.split_whitespace()));
             assert!(result.is_err(), "{line} should fail");
         }

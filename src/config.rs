@@ -25,6 +25,10 @@ pub const BUILTIN_PROFILES: &[&str] = &["prod", "dev"];
 /// Words that are liftoff's own commands, so no profile can be reached by them.
 pub const COMMAND_WORDS: &[&str] = &["run", "plan", "config", "check", "health", "help"];
 
+/// Keys that choose what runs: they belong to a profile table, never to `[default]` or
+/// the environment, so that only the command decides which server starts.
+pub const PROFILE_ONLY_KEYS: &[&str] = &["server", "command"];
+
 /// Variables with the `LIFTOFF_` prefix that are not configuration keys.
 const NOT_KEYS: &[&str] = &["LIFTOFF_CONFIG", "LIFTOFF_PROFILE"];
 
@@ -55,18 +59,30 @@ impl Layers {
     ///
     /// The file is `--config` (must exist), else `$LIFTOFF_CONFIG` (must exist), else
     /// `./liftoff.toml` if present.
-    pub fn load(config_flag: Option<&Path>, env: Vec<(OsString, OsString)>) -> anyhow::Result<Layers> {
-        let from_env = lookup(&env, "LIFTOFF_CONFIG").filter(|v| !v.is_empty()).map(PathBuf::from);
+    pub fn load(
+        config_flag: Option<&Path>,
+        env: Vec<(OsString, OsString)>,
+    ) -> anyhow::Result<Layers> {
+        let from_env = lookup(&env, "LIFTOFF_CONFIG")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
         let file = match (config_flag, from_env) {
             (Some(path), _) => Some(read_file(path, "--config")?),
             (None, Some(path)) => Some(read_file(&path, "LIFTOFF_CONFIG")?),
             (None, None) => {
                 let default = Path::new("liftoff.toml");
-                default.is_file().then(|| read_file(default, "./liftoff.toml")).transpose()?
+                default
+                    .is_file()
+                    .then(|| read_file(default, "./liftoff.toml"))
+                    .transpose()?
             }
         };
         check_env_keys(&env)?;
-        Ok(Layers { file, env, flags: FlagLayer::default() })
+        Ok(Layers {
+            file,
+            env,
+            flags: FlagLayer::default(),
+        })
     }
 
     /// Whether `name` is a profile: built in, or a table of the config file.
@@ -76,13 +92,20 @@ impl Layers {
 
     /// The profiles the config file defines.
     pub fn file_profiles(&self) -> impl Iterator<Item = &str> {
-        self.file.iter().flat_map(|f| f.profiles.iter().map(String::as_str))
+        self.file
+            .iter()
+            .flat_map(|f| f.profiles.iter().map(String::as_str))
     }
 
     /// Every profile: the built-in ones, then the file's, without repeats.
     pub fn all_profiles(&self) -> Vec<String> {
         let mut all: Vec<String> = BUILTIN_PROFILES.iter().map(|p| p.to_string()).collect();
-        all.extend(self.file_profiles().filter(|p| !all.iter().any(|a| a == p)).map(String::from).collect::<Vec<_>>());
+        all.extend(
+            self.file_profiles()
+                .filter(|p| !all.iter().any(|a| a == p))
+                .map(String::from)
+                .collect::<Vec<_>>(),
+        );
         all
     }
 
@@ -114,7 +137,9 @@ impl Layers {
 
 /// Looks a variable up in a captured environment.
 pub fn lookup<'a>(env: &'a [(OsString, OsString)], name: &str) -> Option<&'a str> {
-    env.iter().find(|(k, _)| k == name).and_then(|(_, v)| v.to_str())
+    env.iter()
+        .find(|(k, _)| k == name)
+        .and_then(|(_, v)| v.to_str())
 }
 
 /// Reads and checks a config file: it must exist, parse, and use only known keys.
@@ -125,15 +150,23 @@ fn read_file(path: &Path, chosen_by: &'static str) -> anyhow::Result<ConfigFile>
             "./liftoff.toml" => "check its permissions".to_string(),
             _ => format!("fix the path given by {chosen_by}"),
         };
-        Failure::Config(format!("failed to read config file {shown} (from {chosen_by}): {e}; {hint}"))
+        Failure::Config(format!(
+            "failed to read config file {shown} (from {chosen_by}): {e}; {hint}"
+        ))
     })?;
     let table: toml::Table = toml::from_str(&text).map_err(|e| {
         let (line, col) = e.span().map_or((0, 0), |span| line_col(&text, span.start));
         let message = e.message().trim_end_matches('\n');
-        Failure::Config(format!("{shown}:{line}:{col}: TOML syntax error: {message}"))
+        Failure::Config(format!(
+            "{shown}:{line}:{col}: TOML syntax error: {message}"
+        ))
     })?;
     let profiles = check_tables(&shown.to_string(), &table)?;
-    Ok(ConfigFile { path: path.to_path_buf(), chosen_by, profiles })
+    Ok(ConfigFile {
+        path: path.to_path_buf(),
+        chosen_by,
+        profiles,
+    })
 }
 
 /// The 1-based line and column of byte `offset` in `text`.
@@ -169,20 +202,42 @@ fn check_tables(file: &str, table: &toml::Table) -> anyhow::Result<Vec<String>> 
         }
         for key in keys.keys() {
             if !KEYS.contains(&key.as_str()) {
-                problems.push(format!("{file} [{name}]: unknown key `{key}`{}", suggest(key, KEYS)));
+                problems.push(format!(
+                    "{file} [{name}]: unknown key `{key}`{}",
+                    suggest(key, KEYS)
+                ));
+            } else if name == "default" && PROFILE_ONLY_KEYS.contains(&key.as_str()) {
+                problems.push(format!(
+                    "{file} [default]: `{key}` chooses what runs, so it belongs in a profile table such as [worker], not in [default]"
+                ));
             }
         }
     }
-    if problems.is_empty() { Ok(profiles) } else { Err(Failure::Config(problems.join("\n")).into()) }
+    if problems.is_empty() {
+        Ok(profiles)
+    } else {
+        Err(Failure::Config(problems.join("\n")).into())
+    }
 }
 
 /// Checks that every `LIFTOFF_*` variable names a known key.
 fn check_env_keys(env: &[(OsString, OsString)]) -> anyhow::Result<()> {
     let mut problems = Vec::new();
     for (name, key) in liftoff_vars(env) {
-        let first = key.split("__").next().unwrap_or_default().to_ascii_lowercase();
+        let first = key
+            .split("__")
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         if !KEYS.contains(&first.as_str()) {
-            problems.push(format!("environment variable {name}: unknown key `{first}`{}", suggest(&first, KEYS)));
+            problems.push(format!(
+                "environment variable {name}: unknown key `{first}`{}",
+                suggest(&first, KEYS)
+            ));
+        } else if PROFILE_ONLY_KEYS.contains(&first.as_str()) {
+            problems.push(format!(
+                "environment variable {name}: `{first}` cannot come from the environment (the command chooses what runs); set it in a profile table"
+            ));
         } else if key.contains("__") && !TABLE_KEYS.contains(&first.as_str()) {
             problems.push(format!(
                 "environment variable {name}: `{first}` is not a table, so it takes no `__` part; use LIFTOFF_{}",
@@ -190,14 +245,23 @@ fn check_env_keys(env: &[(OsString, OsString)]) -> anyhow::Result<()> {
             ));
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(Failure::Config(problems.join("\n")).into()) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Config(problems.join("\n")).into())
+    }
 }
 
 /// The `LIFTOFF_*` variables that are configuration keys: (full name, name without prefix).
 fn liftoff_vars(env: &[(OsString, OsString)]) -> impl Iterator<Item = (&str, &str)> {
-    env.iter().filter_map(|(k, _)| k.to_str()).filter(|k| !NOT_KEYS.contains(k)).filter_map(|k| {
-        k.strip_prefix("LIFTOFF_").filter(|rest| !rest.is_empty()).map(|rest| (k, rest))
-    })
+    env.iter()
+        .filter_map(|(k, _)| k.to_str())
+        .filter(|k| !NOT_KEYS.contains(k))
+        .filter_map(|k| {
+            k.strip_prefix("LIFTOFF_")
+                .filter(|rest| !rest.is_empty())
+                .map(|rest| (k, rest))
+        })
 }
 
 /// `; did you mean `x`?` when a known word is close to `word`, else nothing.
@@ -214,7 +278,10 @@ pub fn suggest(word: &str, known: &[&str]) -> String {
 /// One line for one extraction error: source, key, and what was expected.
 fn describe(err: &figment::Error) -> String {
     let key = err.path.join(".");
-    let source = err.metadata.as_ref().map(|md| source_name(md, err.profile.as_ref(), &err.path));
+    let source = err
+        .metadata
+        .as_ref()
+        .map(|md| source_name(md, err.profile.as_ref(), &err.path));
     let what = err.kind.to_string();
     match source {
         Some(source) if key.is_empty() => format!("{source}: {what}"),
@@ -229,7 +296,9 @@ pub fn source_name<K: AsRef<str>>(md: &Metadata, profile: Option<&Profile>, path
     let default = Profile::Default;
     let profile = profile.unwrap_or(&default);
     match &md.source {
-        Some(figment::Source::File(file)) => format!("{} [{}]", file.display(), profile.as_str().as_str()),
+        Some(figment::Source::File(file)) => {
+            format!("{} [{}]", file.display(), profile.as_str().as_str())
+        }
         _ => format!("{} {}", md.name, md.interpolate(profile, path)),
     }
 }
@@ -249,7 +318,11 @@ impl PlatformEnv {
     fn new(env: &[(OsString, OsString)]) -> Self {
         let values = PLATFORM_VARS
             .iter()
-            .filter_map(|(var, key)| lookup(env, var).filter(|v| !v.is_empty()).map(|v| (*key, v.to_string())))
+            .filter_map(|(var, key)| {
+                lookup(env, var)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (*key, v.to_string()))
+            })
             .collect();
         PlatformEnv { values }
     }
@@ -260,13 +333,25 @@ impl Provider for PlatformEnv {
     fn metadata(&self) -> Metadata {
         Metadata::named("environment variable").interpolater(|_: &Profile, keys: &[&str]| {
             let key = keys.first().copied().unwrap_or_default();
-            PLATFORM_VARS.iter().find(|(_, k)| *k == key).map_or(key.to_string(), |(v, _)| v.to_string())
+            PLATFORM_VARS
+                .iter()
+                .find(|(_, k)| *k == key)
+                .map_or(key.to_string(), |(v, _)| v.to_string())
         })
     }
 
     /// The values, as the global profile so they beat every table of the file.
     fn data(&self) -> figment::Result<Map<Profile, Dict>> {
-        let dict = self.values.iter().map(|(k, v)| (k.to_string(), v.parse::<Value>().unwrap_or_else(|e| match e {}))).collect();
+        let dict = self
+            .values
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    v.parse::<Value>().unwrap_or_else(|e| match e {}),
+                )
+            })
+            .collect();
         Ok(Map::from([(Profile::Global, dict)]))
     }
 }
@@ -285,7 +370,9 @@ impl LiftoffEnv {
     /// Picks the `LIFTOFF_*` configuration variables out of `env`.
     fn new(env: &[(OsString, OsString)]) -> Self {
         let vars = liftoff_vars(env)
-            .filter_map(|(name, rest)| lookup(env, name).map(|v| (name.to_string(), rest.to_string(), v.to_string())))
+            .filter_map(|(name, rest)| {
+                lookup(env, name).map(|v| (name.to_string(), rest.to_string(), v.to_string()))
+            })
             .collect();
         LiftoffEnv { vars }
     }
@@ -294,18 +381,27 @@ impl LiftoffEnv {
     fn path(rest: &str) -> Vec<String> {
         let mut parts = rest.split("__");
         let first = parts.next().unwrap_or_default().to_ascii_lowercase();
-        std::iter::once(first).chain(parts.map(String::from)).collect()
+        std::iter::once(first)
+            .chain(parts.map(String::from))
+            .collect()
     }
 }
 
 impl Provider for LiftoffEnv {
     /// Named so errors give the exact variable name.
     fn metadata(&self) -> Metadata {
-        let names: Arc<BTreeMap<String, String>> =
-            Arc::new(self.vars.iter().map(|(name, rest, _)| (Self::path(rest).join("."), name.clone())).collect());
+        let names: Arc<BTreeMap<String, String>> = Arc::new(
+            self.vars
+                .iter()
+                .map(|(name, rest, _)| (Self::path(rest).join("."), name.clone()))
+                .collect(),
+        );
         Metadata::named("environment variable").interpolater(move |_: &Profile, keys: &[&str]| {
             let key = keys.join(".");
-            names.get(&key).cloned().unwrap_or_else(|| format!("LIFTOFF_{}", keys.join("__").to_ascii_uppercase()))
+            names
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| format!("LIFTOFF_{}", keys.join("__").to_ascii_uppercase()))
         })
     }
 
@@ -333,7 +429,9 @@ fn insert_path(dict: &mut Dict, path: &[String], value: Value) {
             dict.insert(last.clone(), value);
         }
         [first, rest @ ..] => {
-            let entry = dict.entry(first.clone()).or_insert_with(|| Value::from(Dict::new()));
+            let entry = dict
+                .entry(first.clone())
+                .or_insert_with(|| Value::from(Dict::new()));
             if let Value::Dict(_, inner) = entry {
                 insert_path(inner, rest, value);
             }
@@ -359,7 +457,11 @@ impl FlagLayer {
 
     /// Records one entry of a table key (`--signal-map QUIT=TERM` → `signals.QUIT`).
     pub fn set_entry(&mut self, key: &str, entry: &str, flag: &str, value: impl Into<Value>) {
-        insert_path(&mut self.dict, &[key.to_string(), entry.to_string()], value.into());
+        insert_path(
+            &mut self.dict,
+            &[key.to_string(), entry.to_string()],
+            value.into(),
+        );
         self.names.insert(key.to_string(), flag.to_string());
     }
 }
@@ -370,7 +472,10 @@ impl Provider for FlagLayer {
         let names = Arc::new(self.names.clone());
         Metadata::named("flag").interpolater(move |_: &Profile, keys: &[&str]| {
             let key = keys.first().copied().unwrap_or_default();
-            names.get(key).cloned().unwrap_or_else(|| format!("--{}", key.replace('_', "-")))
+            names
+                .get(key)
+                .cloned()
+                .unwrap_or_else(|| format!("--{}", key.replace('_', "-")))
         })
     }
 

@@ -242,9 +242,9 @@ impl Dur {
 
     /// A number of seconds; negative and non-finite values are refused.
     fn from_secs(secs: f64) -> Result<Dur, String> {
-        Duration::try_from_secs_f64(secs)
-            .map(Dur)
-            .map_err(|_| format!("`{secs}` is not a duration (expected a positive number of seconds)"))
+        Duration::try_from_secs_f64(secs).map(Dur).map_err(|_| {
+            format!("`{secs}` is not a duration (expected a positive number of seconds)")
+        })
     }
 }
 
@@ -308,7 +308,9 @@ impl WorkerCount {
         }
         match s.parse::<u32>() {
             Ok(n) if n > 0 => Ok(WorkerCount::Fixed(n)),
-            _ => Err(format!("`{s}` is not a worker count (expected \"auto\" or a number from 1)")),
+            _ => Err(format!(
+                "`{s}` is not a worker count (expected \"auto\" or a number from 1)"
+            )),
         }
     }
 }
@@ -396,7 +398,11 @@ mod tests {
             ("2.5", 2_500),
         ];
         for (text, ms) in ok {
-            assert_eq!(Dur::parse(text).unwrap().0, Duration::from_millis(ms), "{text}");
+            assert_eq!(
+                Dur::parse(text).unwrap().0,
+                Duration::from_millis(ms),
+                "{text}"
+            );
         }
         for bad in ["soon", "-1", "", "10 parsecs"] {
             let err = Dur::parse(bad).unwrap_err();
@@ -418,7 +424,10 @@ mod tests {
     fn keys_list_matches_the_struct() {
         // serde names every field of the struct when it meets an unknown one.
         let table: toml::Table = toml::from_str("no_such_key = 1").unwrap();
-        let err = toml::Value::Table(table).try_into::<Settings>().unwrap_err().to_string();
+        let err = toml::Value::Table(table)
+            .try_into::<Settings>()
+            .unwrap_err()
+            .to_string();
         let fields: Vec<&str> = err.split('`').skip(3).step_by(2).collect();
         assert_eq!(fields, KEYS, "{err}");
     }

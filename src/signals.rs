@@ -24,7 +24,9 @@ impl FromStr for Signal {
         }
         nix::sys::signal::Signal::from_str(&format!("SIG{name}"))
             .map(|s| Signal(s as i32))
-            .map_err(|_| format!("unknown signal `{s}` (expected a name like TERM or SIGTERM, or a number)"))
+            .map_err(|_| {
+                format!("unknown signal `{s}` (expected a name like TERM or SIGTERM, or a number)")
+            })
     }
 }
 
@@ -87,7 +89,10 @@ impl SignalTable {
     /// Flask's defaults.
     pub fn flask() -> Self {
         let mut t = Self::empty();
-        t.set("QUIT".parse().unwrap(), Rewrite::Forward("TERM".parse().unwrap()));
+        t.set(
+            "QUIT".parse().unwrap(),
+            Rewrite::Forward("TERM".parse().unwrap()),
+        );
         for s in ["HUP", "USR1", "USR2", "TTIN", "TTOU", "WINCH"] {
             t.set(s.parse().unwrap(), Rewrite::Ignore);
         }

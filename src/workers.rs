@@ -28,7 +28,11 @@ pub struct Workers {
 pub fn auto(limits: &crate::cgroup::Limits, sizing: &Sizing) -> Workers {
     let cpus = limits.cpus();
     let count = (cpus * sizing.workers_per_core + 1).clamp(sizing.min_workers, sizing.max_workers);
-    Workers { count, cpus, why: format!("auto: {cpus} cpus x {} + 1", sizing.workers_per_core) }
+    Workers {
+        count,
+        cpus,
+        why: format!("auto: {cpus} cpus x {} + 1", sizing.workers_per_core),
+    }
 }
 
 /// Parses a byte size.

@@ -48,8 +48,16 @@ fn each_layer_beats_the_one_below() {
         jail.create_file("liftoff.toml", FILE)?;
         let layers = load(None).unwrap();
         let (_, prod) = layers.settings(Some("prod")).unwrap();
-        assert_eq!(prod.port, Some(8001), "file [prod] beats [default]/built-in");
-        assert_eq!(prod.stop_timeout, Some(Dur(Duration::from_secs(20))), "[default] applies");
+        assert_eq!(
+            prod.port,
+            Some(8001),
+            "file [prod] beats [default]/built-in"
+        );
+        assert_eq!(
+            prod.stop_timeout,
+            Some(Dur(Duration::from_secs(20))),
+            "[default] applies"
+        );
 
         jail.set_env("PORT", "9000");
         let (_, prod) = load(None).unwrap().settings(Some("prod")).unwrap();
@@ -57,10 +65,18 @@ fn each_layer_beats_the_one_below() {
 
         jail.set_env("LIFTOFF_PORT", "9100");
         let mut layers = load(None).unwrap();
-        assert_eq!(layers.settings(Some("prod")).unwrap().1.port, Some(9100), "LIFTOFF_PORT beats PORT");
+        assert_eq!(
+            layers.settings(Some("prod")).unwrap().1.port,
+            Some(9100),
+            "LIFTOFF_PORT beats PORT"
+        );
 
         layers.flags.set("port", "--port", 9200u16);
-        assert_eq!(layers.settings(Some("prod")).unwrap().1.port, Some(9200), "the flag beats LIFTOFF_PORT");
+        assert_eq!(
+            layers.settings(Some("prod")).unwrap().1.port,
+            Some(9200),
+            "the flag beats LIFTOFF_PORT"
+        );
         Ok(())
     });
 }
@@ -77,7 +93,10 @@ fn env_beats_a_prod_table_and_applies_to_every_profile() {
             let (_, s) = layers.settings(Some(profile)).unwrap();
             assert_eq!(s.workers, Some(WorkerCount::Fixed(7)), "{profile}");
             let env = s.env.unwrap();
-            assert_eq!(env["Mixed_Case"].0, "0123", "{profile}: names and values kept as written");
+            assert_eq!(
+                env["Mixed_Case"].0, "0123",
+                "{profile}: names and values kept as written"
+            );
             assert_eq!(env["SHARED"].0, "yes", "{profile}: [default] env kept");
         }
         Ok(())
@@ -118,10 +137,16 @@ fn the_file_comes_from_the_flag_then_the_variable_then_the_working_directory() {
         assert_eq!(port(load(None).unwrap()), Some(2));
         assert_eq!(port(load(Some("third.toml")).unwrap()), Some(3));
         let msg = config_error(load(Some("missing.toml")));
-        assert!(msg.contains("missing.toml") && msg.contains("--config"), "{msg}");
+        assert!(
+            msg.contains("missing.toml") && msg.contains("--config"),
+            "{msg}"
+        );
         jail.set_env("LIFTOFF_CONFIG", "gone.toml");
         let msg = config_error(load(None));
-        assert!(msg.contains("gone.toml") && msg.contains("LIFTOFF_CONFIG"), "{msg}");
+        assert!(
+            msg.contains("gone.toml") && msg.contains("LIFTOFF_CONFIG"),
+            "{msg}"
+        );
         Ok(())
     });
 }
@@ -145,7 +170,11 @@ fn profiles_come_from_the_tables() {
         jail.create_file("liftoff.toml", FILE)?;
         let layers = load(None).unwrap();
         assert_eq!(layers.all_profiles(), ["prod", "dev", "worker"]);
-        assert!(layers.is_profile("worker") && layers.is_profile("dev") && !layers.is_profile("default"));
+        assert!(
+            layers.is_profile("worker")
+                && layers.is_profile("dev")
+                && !layers.is_profile("default")
+        );
         Ok(())
     });
 }
@@ -153,15 +182,60 @@ fn profiles_come_from_the_tables() {
 #[test]
 fn errors_name_the_key_and_its_source() {
     let cases: &[(&str, &[(&str, &str)], Option<(&str, &str, &str)>, &[&str])] = &[
-        ("[prod]\nworkers = \"lots\"\n", &[], None, &["liftoff.toml [prod]", "`workers`", "\"auto\" or a number"]),
-        ("[prod]\nstop_timeout = \"soon\"\n", &[], None, &["liftoff.toml [prod]", "`stop_timeout`", "not a duration"]),
-        ("[prod]\nport = \"http\"\n", &[], None, &["liftoff.toml [prod]", "`port`", "u16"]),
-        ("[prod]\nmode = \"sometimes\"\n", &[], None, &["`mode`", "auto", "supervise"]),
-        ("", &[("LIFTOFF_WORKERS", "lots")], None, &["environment variable LIFTOFF_WORKERS", "`workers`"]),
-        ("", &[("WEB_CONCURRENCY", "-3")], None, &["environment variable WEB_CONCURRENCY", "`workers`"]),
-        ("", &[("PORT", "eighty")], None, &["environment variable PORT", "`port`"]),
-        ("", &[("LIFTOFF_RELOAD", "maybe")], None, &["environment variable LIFTOFF_RELOAD", "bool"]),
-        ("", &[], Some(("stop_timeout", "--stop-timeout", "later")), &["flag --stop-timeout", "not a duration"]),
+        (
+            "[prod]\nworkers = \"lots\"\n",
+            &[],
+            None,
+            &["liftoff.toml [prod]", "`workers`", "\"auto\" or a number"],
+        ),
+        (
+            "[prod]\nstop_timeout = \"soon\"\n",
+            &[],
+            None,
+            &["liftoff.toml [prod]", "`stop_timeout`", "not a duration"],
+        ),
+        (
+            "[prod]\nport = \"http\"\n",
+            &[],
+            None,
+            &["liftoff.toml [prod]", "`port`", "u16"],
+        ),
+        (
+            "[prod]\nmode = \"sometimes\"\n",
+            &[],
+            None,
+            &["`mode`", "auto", "supervise"],
+        ),
+        (
+            "",
+            &[("LIFTOFF_WORKERS", "lots")],
+            None,
+            &["environment variable LIFTOFF_WORKERS", "`workers`"],
+        ),
+        (
+            "",
+            &[("WEB_CONCURRENCY", "-3")],
+            None,
+            &["environment variable WEB_CONCURRENCY", "`workers`"],
+        ),
+        (
+            "",
+            &[("PORT", "eighty")],
+            None,
+            &["environment variable PORT", "`port`"],
+        ),
+        (
+            "",
+            &[("LIFTOFF_RELOAD", "maybe")],
+            None,
+            &["environment variable LIFTOFF_RELOAD", "bool"],
+        ),
+        (
+            "",
+            &[],
+            Some(("stop_timeout", "--stop-timeout", "later")),
+            &["flag --stop-timeout", "not a duration"],
+        ),
     ];
     for (file, vars, flag, needles) in cases {
         Jail::expect_with(|jail| {
@@ -175,7 +249,10 @@ fn errors_name_the_key_and_its_source() {
             }
             let msg = config_error(layers.settings(Some("prod")));
             for needle in *needles {
-                assert!(msg.contains(needle), "{file:?} {vars:?}: {msg:?} lacks {needle:?}");
+                assert!(
+                    msg.contains(needle),
+                    "{file:?} {vars:?}: {msg:?} lacks {needle:?}"
+                );
             }
             Ok(())
         });
@@ -185,13 +262,50 @@ fn errors_name_the_key_and_its_source() {
 #[test]
 fn unknown_keys_and_bad_shapes_are_reported_with_suggestions() {
     let cases: &[(&str, &[(&str, &str)], &[&str])] = &[
-        ("[prod]\nwokrers = 3\n", &[], &["liftoff.toml [prod]", "unknown key `wokrers`", "did you mean `workers`"]),
-        ("port = 3\n", &[], &["`port` is outside any table", "[default]"]),
+        (
+            "[prod]\nwokrers = 3\n",
+            &[],
+            &[
+                "liftoff.toml [prod]",
+                "unknown key `wokrers`",
+                "did you mean `workers`",
+            ],
+        ),
+        (
+            "port = 3\n",
+            &[],
+            &["`port` is outside any table", "[default]"],
+        ),
         ("[global]\nport = 3\n", &[], &["[global] is not supported"]),
         ("[check]\nport = 3\n", &[], &["[check] cannot be a profile"]),
-        ("", &[("LIFTOFF_WOKRERS", "3")], &["environment variable LIFTOFF_WOKRERS", "did you mean `workers`"]),
-        ("", &[("LIFTOFF_PORT__X", "3")], &["LIFTOFF_PORT__X", "not a table"]),
-        ("[prod]\nport = 1\n[prod.x\n", &[], &["liftoff.toml:3:", "TOML syntax error"]),
+        (
+            "",
+            &[("LIFTOFF_WOKRERS", "3")],
+            &[
+                "environment variable LIFTOFF_WOKRERS",
+                "did you mean `workers`",
+            ],
+        ),
+        (
+            "",
+            &[("LIFTOFF_PORT__X", "3")],
+            &["LIFTOFF_PORT__X", "not a table"],
+        ),
+        (
+            "",
+            &[("LIFTOFF_SERVER", "flask")],
+            &["LIFTOFF_SERVER", "cannot come from the environment"],
+        ),
+        (
+            "[default]\nserver = \"flask\"\n",
+            &[],
+            &["[default]: `server` chooses what runs"],
+        ),
+        (
+            "[prod]\nport = 1\n[prod.x\n",
+            &[],
+            &["liftoff.toml:3:", "TOML syntax error"],
+        ),
     ];
     for (file, vars, needles) in cases {
         Jail::expect_with(|jail| {
@@ -201,7 +315,10 @@ fn unknown_keys_and_bad_shapes_are_reported_with_suggestions() {
             }
             let msg = config_error(load(None));
             for needle in *needles {
-                assert!(msg.contains(needle), "{file:?} {vars:?}: {msg:?} lacks {needle:?}");
+                assert!(
+                    msg.contains(needle),
+                    "{file:?} {vars:?}: {msg:?} lacks {needle:?}"
+                );
             }
             Ok(())
         });
@@ -214,12 +331,12 @@ fn string_keys_accept_what_the_environment_parses_as_numbers() {
         jail.set_env("LIFTOFF_APP", "123");
         jail.set_env("LIFTOFF_HOST", "127.0.0.1");
         jail.set_env("LIFTOFF_SUCCESS_CODES", "[0, 143]");
-        jail.set_env("LIFTOFF_COMMAND", r#"["flask", "worker"]"#);
+        jail.set_env("LIFTOFF_EXTRA_ARGS", r#"["--preload", "-k"]"#);
         let (_, s) = load(None).unwrap().settings(Some("prod")).unwrap();
         assert_eq!(s.app.unwrap().0, "123");
         assert_eq!(s.host.unwrap().0, "127.0.0.1");
         assert_eq!(s.success_codes.unwrap(), [0, 143]);
-        assert_eq!(s.command.unwrap().len(), 2);
+        assert_eq!(s.extra_args.unwrap().len(), 2);
         Ok(())
     });
 }
@@ -227,9 +344,14 @@ fn string_keys_accept_what_the_environment_parses_as_numbers() {
 #[test]
 fn table_flags_merge_entry_by_entry_with_the_file() {
     Jail::expect_with(|jail| {
-        jail.create_file("liftoff.toml", "[prod]\nsignals = { QUIT = \"TERM\", HUP = \"ignore\" }\n")?;
+        jail.create_file(
+            "liftoff.toml",
+            "[prod]\nsignals = { QUIT = \"TERM\", HUP = \"ignore\" }\n",
+        )?;
         let mut layers = load(None).unwrap();
-        layers.flags.set_entry("signals", "HUP", "--signal-map", "USR1");
+        layers
+            .flags
+            .set_entry("signals", "HUP", "--signal-map", "USR1");
         let (_, s) = layers.settings(Some("prod")).unwrap();
         let signals = s.signals.unwrap();
         assert_eq!(signals["QUIT"].0, "TERM");
