@@ -7,7 +7,8 @@
 //! run: that start-up sets SIGPIPE to "ignore", and liftoff must hand its program exactly
 //! the signal dispositions it inherited. It also keeps the exec path short.
 
-#![no_main]
+// Unit tests keep the harness's own main.
+#![cfg_attr(not(test), no_main)]
 
 mod cgroup;
 mod cli;
@@ -29,10 +30,13 @@ mod user;
 mod wait;
 mod workers;
 
+#[cfg(not(test))]
 use std::ffi::{CStr, OsString, c_char, c_int};
+#[cfg(not(test))]
 use std::os::unix::ffi::OsStringExt;
 
 /// The process entry point, called by the C runtime.
+#[cfg(not(test))]
 #[unsafe(no_mangle)]
 pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // Block first: as PID 1, a signal without a handler that arrives before liftoff
@@ -49,6 +53,7 @@ pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
 }
 
 /// Copies the C argument vector.
+#[cfg(not(test))]
 ///
 /// # Safety
 /// `argv` must hold `argc` valid, NUL-terminated C strings.
