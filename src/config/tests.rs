@@ -1,6 +1,11 @@
 //! Layering and error tests for the configuration, inside `figment::Jail` (a temporary
 //! directory as the working directory, and a sandboxed environment).
 
+#![expect(
+    clippy::result_large_err,
+    reason = "figment::Jail closures return figment::Error"
+)]
+
 use super::*;
 use crate::settings::{Dur, WorkerCount};
 use figment::Jail;
