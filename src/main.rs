@@ -35,7 +35,7 @@ use std::os::unix::ffi::OsStringExt;
 
 /// The process entry point, called by the C runtime as `main`.
 #[cfg_attr(not(test), unsafe(export_name = "main"))]
-pub extern "C" fn liftoff_main(argc: c_int, argv: *const *const c_char) -> c_int {
+extern "C" fn liftoff_main(argc: c_int, argv: *const *const c_char) -> c_int {
     // Block first: as PID 1, a signal without a handler that arrives before liftoff
     // waits for it would be dropped, and a lost SIGTERM is a container that never stops.
     let inherited = signals::block_at_start();
