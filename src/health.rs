@@ -17,7 +17,7 @@ use crate::http::{self, HttpError, Response};
 pub fn run(url: &str, timeout: Duration) -> anyhow::Result<i32> {
     let outcome = http::get(url, timeout);
     if let Err(HttpError::BadUrl(why)) = &outcome {
-        return Err(Failure::Usage(format!("liftoff health: {why}")).into());
+        return Err(Failure::Usage(format!("invalid --url {why}")).into());
     }
     let (code, why) = verdict(url, timeout, &outcome);
     if let Some(why) = why {

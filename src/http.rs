@@ -302,8 +302,8 @@ fn split_authority(authority: &str) -> Result<(String, u16), &'static str> {
 /// Interim 1xx responses are returned as they are: probes send no `Expect`, and the
 /// servers liftoff runs send none to a plain GET.
 fn parse_status_line(line: &[u8]) -> Result<Response, HttpError> {
-    let malformed = || HttpError::Malformed(format!("expected a status line, got {}", quote(line)));
     let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let malformed = || HttpError::Malformed(format!("expected a status line, got {}", quote(line)));
     let text = std::str::from_utf8(line).map_err(|_| malformed())?;
     let (version, rest) = text.split_once(' ').ok_or_else(malformed)?;
     let valid_version = version
