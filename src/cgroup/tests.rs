@@ -2,6 +2,7 @@
 //! holds a `proc-self-cgroup`, a `mountinfo` and, under `root/`, the cgroup files a real
 //! system of that shape has.
 
+use super::hierarchy::relative;
 use super::*;
 
 /// Runs [`detect_in`] on the fixture `case` with `affinity` CPUs.
