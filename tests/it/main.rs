@@ -2,4 +2,5 @@
 //! processes. Each area of liftoff has its own module.
 
 mod core;
+mod limits;
 mod support;
