@@ -18,8 +18,10 @@ use crate::cli::{GlobalArgs, ServerArgs};
 use crate::config::{Layers, source_name};
 use crate::exit::Failure;
 use crate::profile::{self, Defaults};
-use crate::settings::{LogFormat, LogLevel, Mode, ServerKind, Settings, Text, WorkerCount};
+use crate::settings::{Dur, LogFormat, LogLevel, Mode, ServerKind, Settings, Text, WorkerCount};
 use crate::signals::{Rewrite, Signal, SignalTable, SignalTarget};
+use crate::user::Credentials;
+use crate::wait::Target as WaitTarget;
 use crate::workers::{self, Sizing};
 
 /// What the command asked to run.
@@ -75,6 +77,23 @@ pub struct Plan {
     pub stop_timeout: Duration,
     /// Exit codes reported as 0.
     pub success_codes: Vec<i32>,
+    /// Time from the first shutdown signal to forwarding it (the load balancer's turn).
+    #[serde(rename = "drain_delay_ms", serialize_with = "millis")]
+    pub drain_delay: Duration,
+    /// Dependencies that must answer before anything starts.
+    pub wait_for: Vec<WaitTarget>,
+    /// How long to wait for them.
+    #[serde(rename = "wait_timeout_ms", serialize_with = "millis")]
+    pub wait_timeout: Duration,
+    /// Programs run in order before the server.
+    pub before: Vec<BeforeStep>,
+    /// Who the program (and the steps) run as; `None`: as liftoff.
+    pub user: Option<Credentials>,
+    /// Where `user` came from, for messages.
+    #[serde(skip)]
+    pub user_source: String,
+    /// The env file read, if any.
+    pub env_file: Option<PathBuf>,
     /// gunicorn workers.
     pub workers: Option<u32>,
     /// The CPUs the container really has (gunicorn only).
@@ -90,6 +109,26 @@ pub struct Plan {
     /// Problems worth a warning that do not stop the start.
     pub warnings: Vec<String>,
 }
+
+/// One `before` step, resolved like the server's program.
+#[derive(Debug, Clone, Serialize)]
+pub struct BeforeStep {
+    /// The program's resolved path.
+    pub program: PathBuf,
+    /// The argv, argv[0] included.
+    #[serde(serialize_with = "lossy_strings")]
+    pub argv: Vec<OsString>,
+}
+
+impl BeforeStep {
+    /// The step as people read it, for messages: `flask db upgrade`.
+    pub fn shown(&self) -> String {
+        shell_quote(&self.argv)
+    }
+}
+
+/// How long `wait_for` waits when `wait_timeout` is not set.
+pub const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Resolves the request against the configuration into a plan.
 pub fn resolve(layers: &Layers, request: &Request) -> anyhow::Result<Plan> {
@@ -128,6 +167,9 @@ pub fn flag_layer(
     let strings = [
         ("mode", "--mode", &global.mode),
         ("stop_timeout", "--stop-timeout", &global.stop_timeout),
+        ("drain_delay", "--drain-delay", &global.drain_delay),
+        ("wait_timeout", "--wait-timeout", &global.wait_timeout),
+        ("user", "--user", &global.user),
         ("signal_target", "--signal-target", &global.signal_target),
         ("log_level", "--log-level", &global.log_level),
         ("log_format", "--log-format", &global.log_format),
@@ -142,6 +184,15 @@ pub fn flag_layer(
     }
     if let Some(dir) = &global.chdir {
         flags.set("chdir", "--chdir", dir.to_string_lossy().as_ref());
+    }
+    if let Some(file) = &global.env_file {
+        flags.set("env_file", "--env-file", file.to_string_lossy().as_ref());
+    }
+    if !global.wait_for.is_empty() {
+        flags.set("wait_for", "--wait-for", global.wait_for.clone());
+    }
+    if !global.before.is_empty() {
+        flags.set("before", "--before", before_steps(&global.before)?);
     }
     if let Some(port) = server.port {
         flags.set("port", "--port", port);
@@ -188,6 +239,20 @@ pub fn flag_layer(
     Ok(flags)
 }
 
+/// `--before` values split into words as a shell would, but never run by one.
+fn before_steps(commands: &[String]) -> Result<Vec<Vec<String>>, Failure> {
+    commands
+        .iter()
+        .map(|command| match shell_words::split(command) {
+            Ok(words) if !words.is_empty() => Ok(words),
+            Ok(_) => Err(Failure::Usage("--before: the command is empty".into())),
+            Err(e) => Err(Failure::Usage(format!(
+                "--before `{command}`: {e}; quote it as in a shell, e.g. --before 'flask db upgrade'"
+            ))),
+        })
+        .collect()
+}
+
 /// The server-specific part of a plan.
 #[derive(Debug, Default)]
 struct ServerPart {
@@ -223,8 +288,11 @@ impl Resolver<'_> {
         let s = self.settings;
         let defaults = Defaults::of(self.server);
         let cwd = self.cwd()?;
-        let mut env_changes = self.env_table();
         let mut warnings = Vec::new();
+        let env_file = self.env_file()?;
+        let user = self.user(&mut warnings)?;
+        let mut env_changes = self.env_below_table(env_file.as_ref(), user.as_ref());
+        env_changes.extend(self.env_table());
         let part = match self.server {
             ServerKind::Gunicorn => self.gunicorn(&cwd, &mut env_changes, &mut warnings)?,
             ServerKind::Flask => self.flask(&mut warnings),
@@ -233,19 +301,30 @@ impl Resolver<'_> {
         let (program_word, argv) = self.argv(target, &defaults, part.args)?;
         let full_env = merge_env(&self.layers.env, &env_changes);
         let program = resolve_program(&program_word, &full_env, &cwd, self.server)?;
-        let (mode, mode_reason) = decide_mode(
-            s.mode.unwrap_or(Mode::Auto),
-            nix::unistd::getpid().as_raw() == 1,
-        );
+        let before = self.before(&full_env, &cwd)?;
+        let wait_for = self.wait_for()?;
+        let drain_delay = s.drain_delay.map_or(Duration::ZERO, |d| d.0);
+        let (mode, mode_reason) = self.mode(!drain_delay.is_zero())?;
         let stop_timeout = s.stop_timeout.map_or(defaults.stop_timeout, |d| d.0);
+        let graceful = (self.server == ServerKind::Gunicorn).then(|| {
+            s.graceful_timeout
+                .map_or(profile::GRACEFUL_TIMEOUT, |d| d.0)
+        });
+        warnings.extend(drain_warning(drain_delay, graceful, stop_timeout));
         let signals = self.signals()?;
         let name = profile.clone().unwrap_or_else(|| "program".into());
-        let summary = format!(
+        let mut summary = format!(
             "{name}: {} {}, mode {mode} ({mode_reason}), stop timeout {}",
             program.display(),
             part.detail,
-            crate::settings::Dur(stop_timeout)
+            Dur(stop_timeout)
         );
+        if !drain_delay.is_zero() {
+            summary.push_str(&format!(", drain delay {}", Dur(drain_delay)));
+        }
+        if let Some(user) = &user {
+            summary.push_str(&format!(", as {}", user.describe()));
+        }
         Ok(Plan {
             profile,
             server: self.server,
@@ -263,6 +342,13 @@ impl Resolver<'_> {
             signals,
             stop_timeout,
             success_codes: s.success_codes.clone().unwrap_or_default(),
+            drain_delay,
+            wait_for,
+            wait_timeout: s.wait_timeout.map_or(WAIT_TIMEOUT, |d| d.0),
+            before,
+            user,
+            user_source: self.source("user"),
+            env_file: env_file.map(|(path, _)| path),
             workers: part.workers,
             cpus: part.cpus,
             workers_reason: part.workers_reason,
@@ -290,21 +376,10 @@ impl Resolver<'_> {
     /// The working directory: `chdir` (relative to the config file when it came from
     /// there, else to the current directory), else the current directory.
     fn cwd(&self) -> anyhow::Result<PathBuf> {
-        let here = std::env::current_dir().context("failed to read the current directory")?;
         let Some(Text(dir)) = &self.settings.chdir else {
-            return Ok(here);
+            return std::env::current_dir().context("failed to read the current directory");
         };
-        let base = match self
-            .figment
-            .find_metadata("chdir")
-            .and_then(|md| md.source.as_ref())
-        {
-            Some(figment::Source::File(file)) => {
-                file.parent().map_or(here.clone(), |p| here.join(p))
-            }
-            _ => here,
-        };
-        let path = base.join(dir);
+        let path = self.base_dir("chdir")?.join(dir);
         if !path.is_dir() {
             return Err(Failure::Config(format!(
                 "chdir `{dir}` (from {}): {} is not a directory; fix the path",
@@ -314,6 +389,136 @@ impl Resolver<'_> {
             .into());
         }
         Ok(path)
+    }
+
+    /// What a relative path in `key` is relative to: the config file's directory when the
+    /// value came from the file, else the current directory.
+    fn base_dir(&self, key: &str) -> anyhow::Result<PathBuf> {
+        let here = std::env::current_dir().context("failed to read the current directory")?;
+        Ok(
+            match self
+                .figment
+                .find_metadata(key)
+                .and_then(|md| md.source.as_ref())
+            {
+                Some(figment::Source::File(file)) => {
+                    file.parent().map_or(here.clone(), |p| here.join(p))
+                }
+                _ => here,
+            },
+        )
+    }
+
+    /// `env_file`, read: its path and entries.
+    fn env_file(&self) -> anyhow::Result<Option<(PathBuf, Vec<crate::envfile::Entry>)>> {
+        let Some(Text(file)) = &self.settings.env_file else {
+            return Ok(None);
+        };
+        let path = self.base_dir("env_file")?.join(file);
+        let shown = format!("env_file `{file}` (from {})", self.source("env_file"));
+        let entries = crate::envfile::read(&path, &shown)?;
+        Ok(Some((path, entries)))
+    }
+
+    /// `user`, resolved against the user database; warns when liftoff could not switch.
+    fn user(&self, warnings: &mut Vec<String>) -> anyhow::Result<Option<Credentials>> {
+        let Some(Text(spec)) = &self.settings.user else {
+            return Ok(None);
+        };
+        let creds = crate::user::resolve(spec).map_err(|e| {
+            Failure::Config(format!("user `{spec}` (from {}): {e}", self.source("user")))
+        })?;
+        if let Err(e) = crate::user::switch(&creds, nix::unistd::geteuid().as_raw()) {
+            warnings.push(format!("user `{spec}`: starting would fail: {e}"));
+        }
+        Ok(Some(creds))
+    }
+
+    /// The variables below the `env` table: the env file's (where the process environment
+    /// does not set them, so `docker run -e` still wins), then the user's `HOME`.
+    fn env_below_table(
+        &self,
+        env_file: Option<&(PathBuf, Vec<crate::envfile::Entry>)>,
+        user: Option<&Credentials>,
+    ) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::new();
+        for entry in env_file.iter().flat_map(|(_, entries)| entries) {
+            if crate::config::lookup(&self.layers.env, &entry.key).is_none() {
+                env.insert(entry.key.clone(), entry.value.clone());
+            }
+        }
+        if let Some(user) = user {
+            env.insert("HOME".into(), user.home.to_string_lossy().into_owned());
+        }
+        env
+    }
+
+    /// `wait_for`, parsed.
+    fn wait_for(&self) -> anyhow::Result<Vec<WaitTarget>> {
+        let items = self.settings.wait_for.iter().flat_map(|l| l.0.iter());
+        items
+            .map(|item| {
+                WaitTarget::parse(item).map_err(|e| {
+                    Failure::Config(format!("wait_for (from {}): {e}", self.source("wait_for")))
+                        .into()
+                })
+            })
+            .collect()
+    }
+
+    /// `before`, each step's program resolved like the server's.
+    fn before(&self, env: &[(OsString, OsString)], cwd: &Path) -> anyhow::Result<Vec<BeforeStep>> {
+        let steps = self.settings.before.iter().flatten().enumerate();
+        steps
+            .map(|(i, step)| {
+                let n = i + 1;
+                let Some(word) = step.0.first() else {
+                    return Err(Failure::Config(format!(
+                        "before step {n} (from {}) is empty; give at least the program",
+                        self.source("before")
+                    ))
+                    .into());
+                };
+                let argv: Vec<OsString> = step.0.iter().map(OsString::from).collect();
+                let program =
+                    resolve_program(word, env, cwd, ServerKind::Command).map_err(|err| {
+                        match err.downcast::<Failure>() {
+                            Ok(Failure::NotFound(m)) => Failure::NotFound(format!(
+                                "before step {n} ({}): {m}",
+                                shell_quote(&argv)
+                            ))
+                            .into(),
+                            Ok(Failure::NotExecutable(m)) => Failure::NotExecutable(format!(
+                                "before step {n} ({}): {m}",
+                                shell_quote(&argv)
+                            ))
+                            .into(),
+                            Ok(other) => other.into(),
+                            Err(err) => err,
+                        }
+                    })?;
+                Ok(BeforeStep { program, argv })
+            })
+            .collect()
+    }
+
+    /// exec or supervise: `auto` supervises when liftoff is PID 1 or must stay the
+    /// program's parent (a drain delay); `exec` with a drain delay is an error.
+    fn mode(&self, needs_parent: bool) -> anyhow::Result<(Mode, String)> {
+        let set = self.settings.mode.unwrap_or(Mode::Auto);
+        if set == Mode::Exec && needs_parent {
+            return Err(Failure::Config(format!(
+                "drain_delay (from {}) needs liftoff to stay the server's parent, but mode is exec (from {}); use mode = \"supervise\" or \"auto\", or remove drain_delay",
+                self.source("drain_delay"),
+                self.source("mode")
+            ))
+            .into());
+        }
+        Ok(decide_mode(
+            set,
+            nix::unistd::getpid().as_raw() == 1,
+            needs_parent,
+        ))
     }
 
     /// The `env` table, as strings.
@@ -527,13 +732,40 @@ fn budget_warnings(graceful: Duration, stop: Duration, warnings: &mut Vec<String
     }
 }
 
-/// `auto` becomes supervise when liftoff is PID 1 (someone must reap and forward), else
-/// exec (an init such as `docker run --init` already does that).
-pub fn decide_mode(mode: Mode, pid1: bool) -> (Mode, String) {
-    match (mode, pid1) {
-        (Mode::Auto, true) => (Mode::Supervise, "auto: liftoff is PID 1".into()),
-        (Mode::Auto, false) => (Mode::Exec, "auto: liftoff is not PID 1".into()),
-        (mode, _) => (mode, "set".into()),
+/// `auto` becomes supervise when liftoff is PID 1 (someone must reap and forward) or
+/// must stay the program's parent (`needs_parent`: a drain delay holds the stop signal
+/// back), else exec (an init such as `docker run --init` already reaps and forwards).
+pub fn decide_mode(mode: Mode, pid1: bool, needs_parent: bool) -> (Mode, String) {
+    match (mode, pid1, needs_parent) {
+        (Mode::Auto, true, _) => (Mode::Supervise, "auto: liftoff is PID 1".into()),
+        (Mode::Auto, false, true) => (
+            Mode::Supervise,
+            "auto: drain_delay needs liftoff to stay the parent".into(),
+        ),
+        (Mode::Auto, false, false) => (Mode::Exec, "auto: liftoff is not PID 1".into()),
+        (mode, _, _) => (mode, "set".into()),
+    }
+}
+
+/// Warns when the drain delay eats the stop budget: it counts inside the stop timeout,
+/// so delay + gunicorn's graceful timeout (or the delay alone) must stay below it.
+fn drain_warning(drain: Duration, graceful: Option<Duration>, stop: Duration) -> Option<String> {
+    if drain.is_zero() {
+        return None;
+    }
+    match graceful {
+        Some(graceful) if drain + graceful >= stop => Some(format!(
+            "drain_delay ({}) + graceful_timeout ({}) is not below stop_timeout ({}): the delay counts inside the stop timeout, so gunicorn would be killed before it finishes draining; lower one or raise stop_timeout",
+            Dur(drain),
+            Dur(graceful),
+            Dur(stop)
+        )),
+        None if drain >= stop => Some(format!(
+            "drain_delay ({}) is not below stop_timeout ({}): the delay counts inside the stop timeout, so the program would be killed without ever getting the stop signal",
+            Dur(drain),
+            Dur(stop)
+        )),
+        _ => None,
     }
 }
 
@@ -686,6 +918,7 @@ impl Plan {
             let codes: Vec<String> = self.success_codes.iter().map(i32::to_string).collect();
             rows.push(("success codes", codes.join(", ")));
         }
+        self.entrypoint_rows(&mut rows);
         if let (Some(workers), Some(why)) = (self.workers, &self.workers_reason) {
             rows.push(("workers", format!("{workers} ({why})")));
         }
@@ -695,6 +928,32 @@ impl Plan {
         rows.iter()
             .map(|(k, v)| format!("{:<14} {v}\n", format!("{k}:")))
             .collect()
+    }
+
+    /// The rows of the entrypoint settings that are set.
+    fn entrypoint_rows(&self, rows: &mut Vec<(&str, String)>) {
+        if !self.drain_delay.is_zero() {
+            rows.push(("drain delay", Dur(self.drain_delay).to_string()));
+        }
+        if let Some(path) = &self.env_file {
+            rows.push(("env file", path.display().to_string()));
+        }
+        if let Some(user) = &self.user {
+            rows.push((
+                "user",
+                format!("{}, HOME={}", user.describe(), user.home.display()),
+            ));
+        }
+        if !self.wait_for.is_empty() {
+            let targets: Vec<String> = self.wait_for.iter().map(ToString::to_string).collect();
+            rows.push((
+                "wait for",
+                format!("{} (up to {})", targets.join(", "), Dur(self.wait_timeout)),
+            ));
+        }
+        for step in &self.before {
+            rows.push(("before", step.shown()));
+        }
     }
 
     /// The plan as one JSON object.
@@ -715,11 +974,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn auto_mode_supervises_only_as_pid_1() {
-        assert_eq!(decide_mode(Mode::Auto, true).0, Mode::Supervise);
-        assert_eq!(decide_mode(Mode::Auto, false).0, Mode::Exec);
-        assert_eq!(decide_mode(Mode::Exec, true).0, Mode::Exec);
-        assert_eq!(decide_mode(Mode::Supervise, false).0, Mode::Supervise);
+    fn auto_mode_supervises_as_pid_1_or_for_a_drain_delay() {
+        let rows = [
+            (Mode::Auto, true, false, Mode::Supervise),
+            (Mode::Auto, false, false, Mode::Exec),
+            (Mode::Auto, false, true, Mode::Supervise),
+            (Mode::Auto, true, true, Mode::Supervise),
+            (Mode::Exec, true, false, Mode::Exec),
+            (Mode::Supervise, false, false, Mode::Supervise),
+        ];
+        for (mode, pid1, needs_parent, want) in rows {
+            assert_eq!(
+                decide_mode(mode, pid1, needs_parent).0,
+                want,
+                "{mode} pid1={pid1} needs_parent={needs_parent}"
+            );
+        }
+    }
+
+    #[test]
+    fn drain_warnings_fire_when_the_delay_eats_the_stop_budget() {
+        let s = Duration::from_secs;
+        let rows = [
+            (s(0), Some(s(25)), s(28), false),
+            (s(2), Some(s(25)), s(28), false),
+            (s(3), Some(s(25)), s(28), true),
+            (s(5), Some(s(20)), s(28), false),
+            (s(5), None, s(8), false),
+            (s(8), None, s(8), true),
+        ];
+        for (drain, graceful, stop, warns) in rows {
+            let warning = drain_warning(drain, graceful, stop);
+            assert_eq!(
+                warning.is_some(),
+                warns,
+                "{drain:?} {graceful:?} {stop:?}: {warning:?}"
+            );
+        }
     }
 
     #[test]
@@ -770,6 +1061,23 @@ mod tests {
         assert_eq!(w.len(), 1);
         budget_warnings(s(25), s(40), &mut w);
         assert_eq!(w.len(), 2);
+    }
+
+    #[test]
+    fn before_flags_split_into_words_without_a_shell() {
+        let steps =
+            before_steps(&["flask db upgrade".into(), "sh -c 'echo $HOME; x'".into()]).unwrap();
+        assert_eq!(
+            steps,
+            [
+                vec!["flask", "db", "upgrade"],
+                vec!["sh", "-c", "echo $HOME; x"]
+            ]
+        );
+        for bad in ["", "unterminated 'quote"] {
+            let err = before_steps(&[bad.into()]).unwrap_err();
+            assert!(matches!(err, Failure::Usage(_)), "{bad}: {err}");
+        }
     }
 
     #[test]
