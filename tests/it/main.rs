@@ -2,6 +2,7 @@
 //! processes. Each area of liftoff has its own module.
 
 mod core;
+mod entrypoint;
 mod health;
 mod limits;
 mod support;
