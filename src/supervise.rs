@@ -1,1 +1,62 @@
-//! Supervise mode: liftoff as PID 1 or subreaper, forwarding, reaping, stopping.
+//! Supervise mode: liftoff as PID 1 (or a child subreaper) starts the server, forwards
+//! signals, reaps every child, stops gracefully and exits with the server's status.
+//!
+//! The decisions live in `state` (pure, unit-tested); `reaper` is the thin loop around
+//! it (wait for a signal or a deadline, reap, send) and `spawn` starts the child.
+
+#[cfg(target_os = "linux")]
+mod reaper;
+#[cfg(target_os = "linux")]
+mod spawn;
+#[cfg(target_os = "linux")]
+mod state;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use nix::sys::signal::SigSet;
+
+use crate::signals::{SignalTable, SignalTarget};
+
+/// Everything supervise mode needs, resolved by the caller before anything starts.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    /// The program, as an absolute path.
+    pub program: PathBuf,
+    /// The argument vector, `argv[0]` included.
+    pub argv: Vec<OsString>,
+    /// The child's complete environment.
+    pub env: Vec<(OsString, OsString)>,
+    /// The child's working directory.
+    pub cwd: PathBuf,
+    /// Where forwarded signals go.
+    pub target: SignalTarget,
+    /// The rewrites: server defaults merged with the user's entries.
+    pub table: SignalTable,
+    /// Time from the first shutdown signal (or the main child's exit) to SIGKILL.
+    pub stop_timeout: Duration,
+    /// Exit codes (after the 128+N mapping) reported as 0.
+    pub success_codes: Vec<i32>,
+}
+
+/// Runs `spec` under supervision and returns the code liftoff must exit with: the main
+/// child's exit code, 128+N when signal N killed it, or 0 for a success code.
+///
+/// `inherited_mask` is what [`crate::signals::block_at_start`] returned; liftoff must
+/// not have changed any signal disposition before this call, so the ignored signals
+/// it sees here are the ones it inherited.
+#[cfg(target_os = "linux")]
+pub fn run(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<i32> {
+    reaper::run(spec, inherited_mask)
+}
+
+/// Supervision waits with `sigtimedwait` and relies on `PR_SET_CHILD_SUBREAPER`, both
+/// Linux-only; elsewhere (developers' Macs) liftoff execs instead.
+#[cfg(not(target_os = "linux"))]
+pub fn run(spec: &Spec, _inherited_mask: &SigSet) -> anyhow::Result<i32> {
+    anyhow::bail!(
+        "failed to supervise {}: supervise mode needs Linux",
+        spec.program.display()
+    )
+}
