@@ -38,14 +38,10 @@ impl Signal {
     pub const USR1: Signal = Signal(libc::SIGUSR1);
     /// User signal 2: gunicorn's binary upgrade.
     pub const USR2: Signal = Signal(libc::SIGUSR2);
-    /// Alarm clock.
-    pub const ALRM: Signal = Signal(libc::SIGALRM);
     /// Terminate: the graceful stop every platform sends first.
     pub const TERM: Signal = Signal(libc::SIGTERM);
     /// A child stopped or exited: what wakes the reaper.
     pub const CHLD: Signal = Signal(libc::SIGCHLD);
-    /// Continue a stopped process.
-    pub const CONT: Signal = Signal(libc::SIGCONT);
     /// Stop: cannot be caught, blocked or forwarded.
     pub const STOP: Signal = Signal(libc::SIGSTOP);
     /// Background read from the terminal; one more gunicorn worker.
@@ -293,7 +289,7 @@ mod tests {
             Signal::HUP,
             Signal::TERM,
             Signal::WINCH,
-            Signal::CONT,
+            Signal(libc::SIGCONT),
             Signal::TTIN,
         ] {
             assert!(all.contains(&included), "{included}");

@@ -242,7 +242,11 @@ mod tests {
             (Signal::USR1, fwd(Signal::USR1), Rewrite::Ignore),
             (Signal::USR2, Rewrite::Ignore, Rewrite::Ignore),
             (Signal::WINCH, fwd(Signal::WINCH), Rewrite::Ignore),
-            (Signal::ALRM, fwd(Signal::ALRM), fwd(Signal::ALRM)),
+            (
+                Signal(libc::SIGALRM),
+                fwd(Signal(libc::SIGALRM)),
+                fwd(Signal(libc::SIGALRM)),
+            ),
         ];
         for (received, by_gunicorn, by_flask) in rows {
             assert_eq!(gunicorn.apply(received), by_gunicorn, "gunicorn {received}");
@@ -259,10 +263,10 @@ mod tests {
         let mut table = SignalTable::flask();
         table.set(Signal::HUP, fwd(Signal::HUP));
         table.set(Signal::TERM, fwd(Signal::INT));
-        table.set(Signal::ALRM, Rewrite::Ignore);
+        table.set(Signal(libc::SIGALRM), Rewrite::Ignore);
         assert_eq!(table.apply(Signal::HUP), fwd(Signal::HUP));
         assert_eq!(table.apply(Signal::TERM), fwd(Signal::INT));
-        assert_eq!(table.apply(Signal::ALRM), Rewrite::Ignore);
+        assert_eq!(table.apply(Signal(libc::SIGALRM)), Rewrite::Ignore);
         assert_eq!(table.apply(Signal::USR1), Rewrite::Ignore);
     }
 
