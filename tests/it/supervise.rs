@@ -149,6 +149,10 @@ impl Running {
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 self.status = Some(status);
+                // The reader threads may still hold the last lines; once every writer
+                // is gone they reach EOF at once. A writer that outlives the process
+                // (a stray grandchild) is for `wait_for_eof` to catch, not this.
+                self.drain(Duration::from_secs(5));
                 let code = status.code();
                 return code.unwrap_or_else(|| panic!("killed: {status}\n{}", self.transcript()));
             }
@@ -164,6 +168,13 @@ impl Running {
     /// Waits until both output pipes reached end of file: every process holding them
     /// (grandchildren included) is gone.
     pub fn wait_for_eof(&mut self, within: Duration) {
+        if !self.drain(within) {
+            panic!("outputs still open after {within:?}\n{}", self.transcript());
+        }
+    }
+
+    /// Takes reports until both pipes are closed (true) or `within` passes (false).
+    fn drain(&mut self, within: Duration) -> bool {
         let deadline = Instant::now() + within;
         while !self.open.is_empty() {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -172,9 +183,10 @@ impl Running {
                     self.open.remove(name(from));
                 }
                 Ok(Report::Line(..)) => {}
-                Err(_) => panic!("outputs still open after {within:?}\n{}", self.transcript()),
+                Err(_) => return false,
             }
         }
+        true
     }
 
     /// Everything both streams printed so far, for failure messages and checks.

@@ -94,9 +94,10 @@ fn orphans_come_back_to_liftoff_when_it_is_not_pid_1() {
 
 #[test]
 fn a_grandchild_holding_stdout_does_not_keep_liftoff_running() {
-    // The main child exits at once; its grandchild ignores TERM and keeps stdout open.
-    // liftoff TERMs the group, SIGKILLs it at the stop timeout, and exits with the main
-    // child's code; the test's pipe reaches EOF because the grandchild is gone.
+    // The main child exits at once; its child ignores TERM (inherited, so it is in
+    // place before the main child exits) and keeps stdout open. liftoff TERMs the
+    // group, SIGKILLs it at the stop timeout, and exits with the main child's code; the
+    // test's pipe reaches EOF because the grandchild is gone.
     let mut cmd = liftoff();
     cmd.args([
         "--mode",
@@ -108,7 +109,7 @@ fn a_grandchild_holding_stdout_does_not_keep_liftoff_running() {
         "sh",
         "-c",
     ]);
-    cmd.arg("sh -c \"trap '' TERM; echo grandchild; exec sleep 1000\" & exit 5");
+    cmd.arg("trap '' TERM; sleep 1000 & echo grandchild; exit 5");
     let started = Instant::now();
     let mut run = Running::start(cmd, false);
     run.expect(Stream::Out, "grandchild", PROMPTLY);

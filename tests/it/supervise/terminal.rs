@@ -100,7 +100,7 @@ fn the_child_gets_the_mask_and_ignored_signals_as_pid_1() {
     }
     let options = ["--block", "USR2", "--ignore", "INT"];
     let (started, seen, code) = masks(&options, true, &grep_status());
-    assert_eq!(seen, started);
+    assert_eq!(seen, started, "exit code {code}");
     assert_eq!(code, 0);
 }
 
