@@ -20,6 +20,10 @@ use nix::sys::signal::SigSet;
 use crate::signals::{SignalTable, SignalTarget};
 
 /// Everything supervise mode needs, resolved by the caller before anything starts.
+#[cfg_attr(
+    not(target_os = "linux"),
+    expect(dead_code, reason = "supervise mode, which uses this, is Linux-only")
+)]
 #[derive(Clone, Debug)]
 pub struct Spec {
     /// The program, as an absolute path.

@@ -32,6 +32,7 @@ pub fn restore_mask(inherited: &SigSet) -> nix::Result<()> {
 /// Liftoff changes no disposition before supervising, so called from there this is
 /// exactly the set it inherited — which `execve` keeps, and which the child must get
 /// back (a parent that ignored INT for a background job expects the job to ignore it).
+#[cfg(target_os = "linux")]
 pub fn ignored_at_start() -> SigSet {
     let ignored = all_signals().filter(|&raw| disposition(raw) == Some(libc::SIG_IGN));
     raw_set(ignored)
@@ -61,6 +62,7 @@ fn raw_set(signals: impl IntoIterator<Item = i32>) -> SigSet {
 }
 
 /// Every signal number the kernel knows, standard and real-time.
+#[cfg(target_os = "linux")]
 pub(crate) fn all_signals() -> impl Iterator<Item = i32> {
     1..=max_signal()
 }
@@ -71,14 +73,9 @@ fn max_signal() -> i32 {
     libc::SIGRTMAX()
 }
 
-/// The highest signal number (no real-time signals here).
-#[cfg(not(target_os = "linux"))]
-fn max_signal() -> i32 {
-    31
-}
-
 /// The current handler of signal `raw`, or `None` when the C library refuses the
 /// number (glibc keeps 32 and 33 to itself).
+#[cfg(target_os = "linux")]
 fn disposition(raw: i32) -> Option<libc::sighandler_t> {
     let mut old = MaybeUninit::<libc::sigaction>::uninit();
     // SAFETY: a null new action only reads the current one into `old`.
@@ -88,6 +85,7 @@ fn disposition(raw: i32) -> Option<libc::sighandler_t> {
 }
 
 /// Whether `raw` is in `set` (also for real-time signals).
+#[cfg(target_os = "linux")]
 pub(crate) fn contains(set: &SigSet, raw: i32) -> bool {
     // SAFETY: `set` is a valid, initialised signal set.
     unsafe { libc::sigismember(set.as_ref(), raw) == 1 }

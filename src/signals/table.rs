@@ -89,6 +89,10 @@ pub struct SignalTable {
 /// the insurance costs nothing on a healthy stop. See docs/signals.md.
 const GUNICORN_RESEND_STOP_AFTER: Duration = Duration::from_secs(2);
 
+#[cfg_attr(
+    not(target_os = "linux"),
+    expect(dead_code, reason = "supervise mode, which uses this, is Linux-only")
+)]
 impl SignalTable {
     /// No rewrites: every signal is forwarded as is (programs and command profiles).
     pub fn empty() -> SignalTable {
