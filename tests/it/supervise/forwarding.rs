@@ -55,8 +55,9 @@ fn forwards_in_order_then(shutdown: i32) {
     assert_eq!(received, sent);
     assert_eq!(echo.wait(super::PROMPTLY), 0);
     let log = echo.transcript();
+    // Its first child is PID 2: liftoff is PID 1 and, in auto mode, supervises.
     assert!(
-        log.contains("liftoff is PID 1"),
+        log.contains("started child pid=2 "),
         "auto mode must supervise as PID 1\n{log}"
     );
     assert!(
