@@ -2,5 +2,6 @@
 //! processes. Each area of liftoff has its own module.
 
 mod core;
+mod limits;
 mod supervise;
 mod support;
