@@ -314,9 +314,13 @@ impl Resolver<'_> {
         let signals = self.signals()?;
         let name = profile.clone().unwrap_or_else(|| "program".into());
         let mut summary = format!(
-            "{name}: {} {}, mode {mode} ({mode_reason}), stop timeout {}",
+            "{name}: {}{}, mode {mode} ({mode_reason}), stop timeout {}",
             program.display(),
-            part.detail,
+            if part.detail.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", part.detail)
+            },
             Dur(stop_timeout)
         );
         if !drain_delay.is_zero() {
@@ -543,7 +547,7 @@ impl Resolver<'_> {
             };
             let from_sig: Signal = from.parse().map_err(bad)?;
             let rewrite: Rewrite = to.0.parse().map_err(bad)?;
-            table.set(from_sig, rewrite);
+            table.try_set(from_sig, rewrite).map_err(bad)?;
         }
         Ok(table)
     }
@@ -574,9 +578,27 @@ impl Resolver<'_> {
             ))
             .into());
         }
+        let sizing = self.sizing();
+        if sizing.min_workers > sizing.max_workers {
+            return Err(Failure::Config(format!(
+                "min_workers ({}, from {}) is above max_workers ({}, from {}); lower min_workers or raise max_workers",
+                sizing.min_workers,
+                self.source("min_workers"),
+                sizing.max_workers,
+                self.source("max_workers")
+            ))
+            .into());
+        }
+        if sizing.worker_memory == Some(0) {
+            return Err(Failure::Config(format!(
+                "worker_memory (from {}) is 0; give the memory one worker needs, e.g. \"256MiB\"",
+                self.source("worker_memory")
+            ))
+            .into());
+        }
         let limits = crate::cgroup::detect();
         let sized = match s.workers.unwrap_or(WorkerCount::Auto) {
-            WorkerCount::Auto => workers::auto(&limits, &self.sizing()),
+            WorkerCount::Auto => workers::auto(&limits, &sizing),
             WorkerCount::Fixed(n) => workers::Workers {
                 count: n,
                 cpus: limits.cpus(),

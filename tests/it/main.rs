@@ -5,4 +5,5 @@ mod core;
 mod entrypoint;
 mod health;
 mod limits;
+mod supervise;
 mod support;
