@@ -184,10 +184,21 @@ fn run_before(plan: &Plan, inherited_mask: &SigSet) -> anyhow::Result<Option<i32
             target: crate::signals::SignalTarget::Group,
             table: crate::signals::SignalTable::empty(),
             success_codes: Vec::new(),
+            drain_delay: Duration::ZERO,
             ..spec(plan)
         };
-        let code = crate::supervise::run(&spec, inherited_mask)
+        let outcome = crate::supervise::run_outcome(&spec, inherited_mask)
             .with_context(|| format!("failed to run before step {n} ({})", step.shown()))?;
+        let code = outcome.code;
+        if let Some(signal) = outcome.shutdown {
+            // Stopped, even if the step exited 0: the server must not start after a stop.
+            tracing::info!(
+                "received {signal} during before step {n}/{count} ({}); not starting {}",
+                step.shown(),
+                plan.program.display()
+            );
+            return Ok(Some(code));
+        }
         if code != 0 {
             tracing::error!(
                 "before step {n}/{count} ({}) failed with exit code {code}; not starting {}",
@@ -239,6 +250,11 @@ fn spec(plan: &Plan) -> crate::supervise::Spec {
         table: plan.signals.clone(),
         stop_timeout: plan.stop_timeout,
         success_codes: plan.success_codes.clone(),
+        drain_delay: plan.drain_delay,
+        user: plan.user.clone().filter(|user| {
+            crate::user::switch(user, nix::unistd::geteuid().as_raw())
+                == Ok(crate::user::Switch::Drop)
+        }),
     }
 }
 
