@@ -490,3 +490,223 @@ fn unknown_users_and_non_root_switches_are_78_before_anything_runs() {
     let out = as_nobody("nobody");
     assert_eq!(stdout(&out), "ran\n", "{}", stderr(&out));
 }
+
+#[test]
+fn before_steps_run_in_order_then_the_program() {
+    let dir = Dir::new(None);
+    let out = dir.run(
+        &[
+            "--before",
+            "sh -c 'echo step one'",
+            "--before",
+            "sh -c 'echo step two'",
+            "sh",
+            "-c",
+            "echo server",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "step one\nstep two\nserver\n");
+    assert!(
+        stderr(&out).contains("before step 2/2: sh -c 'echo step two'"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_failing_before_step_stops_liftoff_with_its_code_and_names_it() {
+    let dir = Dir::new(Some(
+        "[default]\nbefore = [[\"sh\", \"-c\", \"echo first\"], [\"sh\", \"-c\", \"exit 3\"], [\"sh\", \"-c\", \"echo never\"]]\n",
+    ));
+    let out = dir.run(&["sh", "-c", "echo server"], &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "first\n",
+        "neither the third step nor the server ran"
+    );
+    assert!(
+        stderr(&out).contains("before step 2/3 (sh -c 'exit 3') failed with exit code 3"),
+        "{}",
+        stderr(&out)
+    );
+    let out = dir.run(&["--before", "no-such-step-xyz", "true"], &[]);
+    assert_eq!(out.status.code(), Some(127), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("before step 1 (no-such-step-xyz): program `no-such-step-xyz` not found"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn sigterm_during_a_before_step_stops_it_and_starts_nothing() {
+    let dir = Dir::new(None);
+    // The step catches TERM and exits 0, as a polite script would: still no server.
+    let step = "sh -c 'trap \"exit 0\" TERM; echo step ready; while :; do sleep 0.1; done'";
+    let mut liftoff = Running::start(&dir.0, &["--before", step, "sh", "-c", "echo server"]);
+    support::wait_until(Duration::from_secs(10), "the step to start", || {
+        liftoff.printed("step ready").is_some()
+    });
+    liftoff.signal(Signal::SIGTERM);
+    let (status, _) = liftoff.wait_exit(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{}", liftoff.log());
+    assert!(liftoff.printed("server").is_none(), "{}", liftoff.log());
+    assert!(
+        liftoff
+            .log()
+            .contains("received SIGTERM during before step 1/1"),
+        "{}",
+        liftoff.log()
+    );
+}
+
+#[test]
+fn supervised_programs_and_before_steps_run_as_the_user() {
+    if !support::privileged_or_skip("supervised_programs_and_before_steps_run_as_the_user") {
+        return;
+    }
+    let dir = Dir::new(None);
+    let out = dir.run(
+        &[
+            "--mode",
+            "supervise",
+            "--user",
+            "nobody",
+            "--before",
+            &format!("sh -c \"{WHOAMI}\""),
+            "sh",
+            "-c",
+            WHOAMI,
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!("{NOBODY}{NOBODY}"),
+        "the step, then the program"
+    );
+}
+
+#[test]
+fn exec_mode_refuses_a_drain_delay() {
+    let dir = Dir::new(None);
+    let out = dir.run(&["--mode", "exec", "--drain-delay", "1s", "true"], &[]);
+    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("drain_delay (from flag --drain-delay) needs liftoff to stay the server's parent, but mode is exec (from flag --mode)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A config serving the example app with gunicorn, one worker.
+fn app_config() -> String {
+    format!(
+        "[default]\napp = \"app:create_app()\"\nchdir = \"{}\"\n\n[prod]\nworkers = 1\n",
+        support::repo_root().join("docker/app").display()
+    )
+}
+
+/// Whether `GET /health` on `port` answers 200 right now.
+fn healthy(port: u16) -> bool {
+    support::http_get(port, "/health", Duration::from_secs(2))
+        .is_ok_and(|(status, _)| status == 200)
+}
+
+#[test]
+fn the_drain_delay_keeps_serving_then_stops() {
+    let dir = Dir::new(Some(&app_config()));
+    let port = support::free_port();
+    let mut liftoff = Running::start(
+        &dir.0,
+        &[
+            "prod",
+            "--port",
+            &port.to_string(),
+            "--drain-delay",
+            "2s",
+            "--stop-timeout",
+            "20s",
+        ],
+    );
+    support::wait_for_port(port, Duration::from_secs(30));
+    assert!(healthy(port));
+    liftoff.signal(Signal::SIGTERM);
+    let sent = Instant::now();
+    liftoff.wait_log("stop requested: serving 2s more", Duration::from_secs(5));
+    // Every request during the delay is answered.
+    let mut answered = 0;
+    while sent.elapsed() < Duration::from_millis(1700) {
+        assert!(
+            healthy(port),
+            "refused {:?} into the 2s delay",
+            sent.elapsed()
+        );
+        answered += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, exited) = liftoff.wait_exit(Duration::from_secs(20));
+    let took = exited.duration_since(sent);
+    assert_eq!(status.code(), Some(0), "{}", liftoff.log());
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(10),
+        "stopped {took:?} after TERM"
+    );
+    assert!(!healthy(port), "nothing serves after the stop");
+    assert!(
+        answered >= 10,
+        "{answered} requests answered during the delay"
+    );
+    assert!(
+        liftoff.log().contains("drain delay over"),
+        "{}",
+        liftoff.log()
+    );
+    eprintln!(
+        "drain delay 2s: {answered} requests answered during it; stopped {took:?} after TERM"
+    );
+}
+
+#[test]
+fn a_second_sigterm_skips_the_drain_delay() {
+    let dir = Dir::new(Some(&app_config()));
+    let port = support::free_port();
+    let mut liftoff = Running::start(
+        &dir.0,
+        &[
+            "prod",
+            "--port",
+            &port.to_string(),
+            "--drain-delay",
+            "60s",
+            "--stop-timeout",
+            "90s",
+        ],
+    );
+    support::wait_for_port(port, Duration::from_secs(30));
+    liftoff.signal(Signal::SIGTERM);
+    liftoff.wait_log("stop requested: serving 1m more", Duration::from_secs(5));
+    assert!(healthy(port), "still serving during the delay");
+    liftoff.signal(Signal::SIGTERM);
+    let second = Instant::now();
+    let (status, exited) = liftoff.wait_exit(Duration::from_secs(30));
+    let took = exited.duration_since(second);
+    assert_eq!(status.code(), Some(0), "{}", liftoff.log());
+    assert!(
+        took < Duration::from_secs(10),
+        "stopped {took:?} after the second TERM"
+    );
+    assert!(
+        liftoff
+            .log()
+            .contains("skipped the rest of the drain delay"),
+        "{}",
+        liftoff.log()
+    );
+    eprintln!("second TERM: stopped {took:?} after it");
+}
