@@ -20,7 +20,7 @@ pub fn exec(plan: &Plan, inherited_mask: &SigSet) -> anyhow::Result<i32> {
     let argv = plan
         .argv
         .iter()
-        .map(|a| c_string(a))
+        .map(c_string)
         .collect::<anyhow::Result<Vec<_>>>()?;
     let env = plan
         .env_pairs()
@@ -33,9 +33,7 @@ pub fn exec(plan: &Plan, inherited_mask: &SigSet) -> anyhow::Result<i32> {
     nix::unistd::chdir(&plan.cwd)
         .with_context(|| format!("failed to change directory to {}", plan.cwd.display()))?;
     crate::signals::restore_mask(inherited_mask).context("failed to restore the signal mask")?;
-    let errno = match nix::unistd::execve(&program, &argv, &env) {
-        Err(errno) => errno,
-    };
+    let Err(errno) = nix::unistd::execve(&program, &argv, &env);
     let shown = plan.program.display();
     Err(match errno {
         Errno::ENOENT => {

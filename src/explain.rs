@@ -232,7 +232,7 @@ fn explain_text(
         ),
         None => "config file: none (no --config, no LIFTOFF_CONFIG, no ./liftoff.toml)\n".into(),
     };
-    let shown = |v: &Option<toml::Value>| v.as_ref().map_or("-".into(), |v| inline(v));
+    let shown = |v: &Option<toml::Value>| v.as_ref().map_or("-".into(), inline);
     let width = entries
         .iter()
         .map(|e| e.key.len() + 3 + shown(&e.value).len())

@@ -188,6 +188,21 @@ pub fn flag_layer(
     Ok(flags)
 }
 
+/// The server-specific part of a plan.
+#[derive(Debug, Default)]
+struct ServerPart {
+    /// gunicorn workers.
+    workers: Option<u32>,
+    /// CPUs the container has (gunicorn only).
+    cpus: Option<u32>,
+    /// How the worker count was derived.
+    workers_reason: Option<String>,
+    /// The server's arguments after the program name.
+    args: Vec<String>,
+    /// The server's part of the start line.
+    detail: String,
+}
+
 /// Resolves one profile's settings; holds what every step needs.
 struct Resolver<'a> {
     /// The provider chain, for sources.
@@ -210,12 +225,12 @@ impl Resolver<'_> {
         let cwd = self.cwd()?;
         let mut env_changes = self.env_table();
         let mut warnings = Vec::new();
-        let (workers, cpus, workers_reason, server_args, summary_detail) = match self.server {
+        let part = match self.server {
             ServerKind::Gunicorn => self.gunicorn(&cwd, &mut env_changes, &mut warnings)?,
             ServerKind::Flask => self.flask(&mut warnings),
-            ServerKind::Command => (None, None, None, Vec::new(), String::new()),
+            ServerKind::Command => ServerPart::default(),
         };
-        let (program_word, argv) = self.argv(target, &defaults, server_args)?;
+        let (program_word, argv) = self.argv(target, &defaults, part.args)?;
         let full_env = merge_env(&self.layers.env, &env_changes);
         let program = resolve_program(&program_word, &full_env, &cwd, self.server)?;
         let (mode, mode_reason) = decide_mode(
@@ -226,8 +241,9 @@ impl Resolver<'_> {
         let signals = self.signals()?;
         let name = profile.clone().unwrap_or_else(|| "program".into());
         let summary = format!(
-            "{name}: {} {summary_detail}, mode {mode} ({mode_reason}), stop timeout {}",
+            "{name}: {} {}, mode {mode} ({mode_reason}), stop timeout {}",
             program.display(),
+            part.detail,
             crate::settings::Dur(stop_timeout)
         );
         Ok(Plan {
@@ -247,9 +263,9 @@ impl Resolver<'_> {
             signals,
             stop_timeout,
             success_codes: s.success_codes.clone().unwrap_or_default(),
-            workers,
-            cpus,
-            workers_reason,
+            workers: part.workers,
+            cpus: part.cpus,
+            workers_reason: part.workers_reason,
             log_level: s.log_level.unwrap_or(LogLevel::Info),
             log_format: s.log_format.unwrap_or(LogFormat::Text),
             summary,
@@ -329,19 +345,12 @@ impl Resolver<'_> {
 
     /// gunicorn's arguments, worker count and summary; adds WEB_CONCURRENCY and
     /// PYTHON_CPU_COUNT to the environment so a gunicorn.conf.py agrees with the plan.
-    #[expect(clippy::type_complexity, reason = "a private step of one function")]
     fn gunicorn(
         &self,
         cwd: &Path,
         env: &mut BTreeMap<String, String>,
         warnings: &mut Vec<String>,
-    ) -> anyhow::Result<(
-        Option<u32>,
-        Option<u32>,
-        Option<String>,
-        Vec<String>,
-        String,
-    )> {
+    ) -> anyhow::Result<ServerPart> {
         let s = self.settings;
         let defaults = Defaults::of(ServerKind::Gunicorn);
         let app = s.app.as_ref().map(|t| t.0.clone()).ok_or_else(|| {
@@ -360,9 +369,27 @@ impl Resolver<'_> {
             ))
             .into());
         }
+        let sizing = self.sizing();
+        if sizing.min_workers > sizing.max_workers {
+            return Err(Failure::Config(format!(
+                "min_workers ({}, from {}) is above max_workers ({}, from {}); lower min_workers or raise max_workers",
+                sizing.min_workers,
+                self.source("min_workers"),
+                sizing.max_workers,
+                self.source("max_workers")
+            ))
+            .into());
+        }
+        if sizing.worker_memory == Some(0) {
+            return Err(Failure::Config(format!(
+                "worker_memory (from {}) is 0; give the memory one worker needs, e.g. \"256MiB\"",
+                self.source("worker_memory")
+            ))
+            .into());
+        }
         let limits = crate::cgroup::detect();
         let sized = match s.workers.unwrap_or(WorkerCount::Auto) {
-            WorkerCount::Auto => workers::auto(&limits, &self.sizing()),
+            WorkerCount::Auto => workers::auto(&limits, &sizing),
             WorkerCount::Fixed(n) => workers::Workers {
                 count: n,
                 cpus: limits.cpus(),
@@ -408,13 +435,13 @@ impl Resolver<'_> {
                     .to_string()),
             crate::settings::Dur(g.graceful_timeout),
         );
-        Ok((
-            Some(sized.count),
-            Some(sized.cpus),
-            Some(sized.why),
-            profile::gunicorn_args(&g),
+        Ok(ServerPart {
+            workers: Some(sized.count),
+            cpus: Some(sized.cpus),
+            workers_reason: Some(sized.why),
+            args: profile::gunicorn_args(&g),
             detail,
-        ))
+        })
     }
 
     /// The sizing knobs with their defaults.
@@ -429,17 +456,7 @@ impl Resolver<'_> {
     }
 
     /// Flask's arguments and summary.
-    #[expect(clippy::type_complexity, reason = "a private step of one function")]
-    fn flask(
-        &self,
-        warnings: &mut Vec<String>,
-    ) -> (
-        Option<u32>,
-        Option<u32>,
-        Option<String>,
-        Vec<String>,
-        String,
-    ) {
+    fn flask(&self, warnings: &mut Vec<String>) -> ServerPart {
         let s = self.settings;
         let defaults = Defaults::of(ServerKind::Flask);
         let f = profile::Flask {
@@ -464,7 +481,11 @@ impl Resolver<'_> {
             if f.reload { "on" } else { "off" },
             if f.debug { "on" } else { "off" }
         );
-        (None, None, None, profile::flask_args(&f), detail)
+        ServerPart {
+            args: profile::flask_args(&f),
+            detail,
+            ..ServerPart::default()
+        }
     }
 
     /// The program word and the full argv.

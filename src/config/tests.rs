@@ -1,6 +1,11 @@
 //! Layering and error tests for the configuration, inside `figment::Jail` (a temporary
 //! directory as the working directory, and a sandboxed environment).
 
+#![expect(
+    clippy::result_large_err,
+    reason = "figment::Jail closures return figment::Error"
+)]
+
 use super::*;
 use crate::settings::{Dur, WorkerCount};
 use figment::Jail;
@@ -181,7 +186,13 @@ fn profiles_come_from_the_tables() {
 
 #[test]
 fn errors_name_the_key_and_its_source() {
-    let cases: &[(&str, &[(&str, &str)], Option<(&str, &str, &str)>, &[&str])] = &[
+    type Case<'a> = (
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        Option<(&'a str, &'a str, &'a str)>,
+        &'a [&'a str],
+    );
+    let cases: &[Case] = &[
         (
             "[prod]\nworkers = \"lots\"\n",
             &[],
@@ -261,7 +272,8 @@ fn errors_name_the_key_and_its_source() {
 
 #[test]
 fn unknown_keys_and_bad_shapes_are_reported_with_suggestions() {
-    let cases: &[(&str, &[(&str, &str)], &[&str])] = &[
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str]);
+    let cases: &[Case] = &[
         (
             "[prod]\nwokrers = 3\n",
             &[],
