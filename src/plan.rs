@@ -241,9 +241,13 @@ impl Resolver<'_> {
         let signals = self.signals()?;
         let name = profile.clone().unwrap_or_else(|| "program".into());
         let summary = format!(
-            "{name}: {} {}, mode {mode} ({mode_reason}), stop timeout {}",
+            "{name}: {}{}, mode {mode} ({mode_reason}), stop timeout {}",
             program.display(),
-            part.detail,
+            if part.detail.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", part.detail)
+            },
             crate::settings::Dur(stop_timeout)
         );
         Ok(Plan {
@@ -338,7 +342,7 @@ impl Resolver<'_> {
             };
             let from_sig: Signal = from.parse().map_err(bad)?;
             let rewrite: Rewrite = to.0.parse().map_err(bad)?;
-            table.set(from_sig, rewrite);
+            table.try_set(from_sig, rewrite).map_err(bad)?;
         }
         Ok(table)
     }
