@@ -563,10 +563,11 @@ impl Resolver<'_> {
         let s = self.settings;
         let defaults = Defaults::of(ServerKind::Gunicorn);
         let app = s.app.as_ref().map(|t| t.0.clone()).ok_or_else(|| {
-            Failure::Config(
-                "gunicorn needs `app`, e.g. `app = \"app:create_app()\"` in [prod] of liftoff.toml, LIFTOFF_APP, or --app"
-                    .into(),
-            )
+            let file = self.layers.file.as_ref().map_or("liftoff.toml".into(), |f| f.path.display().to_string());
+            Failure::Config(format!(
+                "gunicorn needs `app`, e.g. `app = \"app:create_app()\"` in [{}] of {file}, LIFTOFF_APP, or --app",
+                self.figment.profile().as_str()
+            ))
         })?;
         if let Some(Text(file)) = &s.gunicorn_config
             && !cwd.join(file).is_file()
@@ -631,8 +632,15 @@ impl Resolver<'_> {
                     .then(|| profile::WORKER_TMP_DIR.to_string())
             }),
             access_log: s.access_log.as_ref().map(|t| t.0.clone()),
+            reload: s.reload.unwrap_or(false),
             app,
         };
+        if s.debug == Some(true) {
+            warnings.push(format!(
+                "debug (from {}) applies to the Flask dev server only; gunicorn ignores it",
+                self.source("debug")
+            ));
+        }
         let detail = format!(
             "on {}, {} workers ({}), {} threads, worker timeout {}, graceful timeout {}",
             profile::bind(&g.host, g.port),
