@@ -472,7 +472,12 @@ impl Resolver<'_> {
 
     /// `before`, each step's program resolved like the server's.
     fn before(&self, env: &[(OsString, OsString)], cwd: &Path) -> anyhow::Result<Vec<BeforeStep>> {
-        let steps = self.settings.before.iter().flatten().enumerate();
+        let steps = self
+            .settings
+            .before
+            .iter()
+            .flat_map(|s| s.0.iter())
+            .enumerate();
         steps
             .map(|(i, step)| {
                 let n = i + 1;

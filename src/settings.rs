@@ -39,7 +39,7 @@ pub struct Settings {
     /// How long to wait for them.
     pub wait_timeout: Option<Dur>,
     /// Programs run in order before the server, each an argv.
-    pub before: Option<Vec<Step>>,
+    pub before: Option<Steps>,
     /// Who the server runs as when liftoff starts as root: `user[:group]`, names or ids.
     pub user: Option<Text>,
     /// A `KEY=VALUE` file merged into the server's environment below `env`.
@@ -278,6 +278,36 @@ impl<'de> Deserialize<'de> for List {
     }
 }
 
+/// The `before` steps: a list of commands, each a list of words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Steps(pub Vec<Step>);
+
+impl<'de> Deserialize<'de> for Steps {
+    /// Accepts an array of steps; anything else gets a message showing the form.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Steps;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(STEP_FORM)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Steps, A::Error> {
+                let mut steps = Vec::new();
+                while let Some(step) = seq.next_element()? {
+                    steps.push(step);
+                }
+                Ok(Steps(steps))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// How `before` is written, for messages.
+const STEP_FORM: &str =
+    "a list of commands, each a list of words, e.g. before = [[\"flask\", \"db\", \"upgrade\"]]";
+
 /// One `before` step: a program and its arguments, never a shell line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
@@ -290,9 +320,7 @@ impl<'de> Deserialize<'de> for Step {
         impl<'de> Visitor<'de> for V {
             type Value = Step;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(
-                    "a command as a list of words, e.g. before = [[\"flask\", \"db\", \"upgrade\"]]",
-                )
+                f.write_str(STEP_FORM)
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Step, A::Error> {
                 let mut words = Vec::new();
@@ -515,7 +543,13 @@ mod tests {
                 "http://api/health".into()
             ]))
         );
-        let before: Vec<Vec<String>> = settings.before.unwrap().into_iter().map(|s| s.0).collect();
+        let before: Vec<Vec<String>> = settings
+            .before
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|s| s.0)
+            .collect();
         assert_eq!(before, [vec!["flask", "db", "upgrade"], vec!["true"]]);
         let settings: Settings =
             toml::from_str("wait_for = [\"tcp://a:1\", \"tcp://b:2\"]").unwrap();
@@ -525,6 +559,13 @@ mod tests {
             .to_string();
         assert!(
             err.contains("before = [[\"flask\", \"db\", \"upgrade\"]]"),
+            "{err}"
+        );
+        let err = toml::from_str::<Settings>("before = \"flask db upgrade\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("a list of commands, each a list of words"),
             "{err}"
         );
     }
