@@ -24,6 +24,18 @@ use crate::user::Credentials;
 use crate::wait::Target as WaitTarget;
 use crate::workers::{self, Sizing};
 
+mod entrypoint;
+mod flags;
+mod render;
+mod server;
+#[cfg(test)]
+mod tests;
+
+use entrypoint::drain_warning;
+pub use flags::flag_layer;
+pub use render::shell_quote;
+use server::ServerPart;
+
 /// What the command asked to run.
 #[derive(Debug, Clone)]
 pub enum Target {
@@ -58,7 +70,7 @@ pub struct Plan {
     /// The program's resolved path.
     pub program: PathBuf,
     /// The argv, argv[0] included.
-    #[serde(serialize_with = "lossy_strings")]
+    #[serde(serialize_with = "render::lossy_strings")]
     pub argv: Vec<OsString>,
     /// The working directory.
     pub cwd: PathBuf,
@@ -70,20 +82,20 @@ pub struct Plan {
     /// child or group.
     pub signal_target: SignalTarget,
     /// Signal rewrites in effect.
-    #[serde(serialize_with = "table_strings")]
+    #[serde(serialize_with = "render::table_strings")]
     pub signals: SignalTable,
     /// Time from the stop signal to SIGKILL.
-    #[serde(rename = "stop_timeout_ms", serialize_with = "millis")]
+    #[serde(rename = "stop_timeout_ms", serialize_with = "render::millis")]
     pub stop_timeout: Duration,
     /// Exit codes reported as 0.
     pub success_codes: Vec<i32>,
     /// Time from the first shutdown signal to forwarding it (the load balancer's turn).
-    #[serde(rename = "drain_delay_ms", serialize_with = "millis")]
+    #[serde(rename = "drain_delay_ms", serialize_with = "render::millis")]
     pub drain_delay: Duration,
     /// Dependencies that must answer before anything starts.
     pub wait_for: Vec<WaitTarget>,
     /// How long to wait for them.
-    #[serde(rename = "wait_timeout_ms", serialize_with = "millis")]
+    #[serde(rename = "wait_timeout_ms", serialize_with = "render::millis")]
     pub wait_timeout: Duration,
     /// Programs run in order before the server.
     pub before: Vec<BeforeStep>,
@@ -116,7 +128,7 @@ pub struct BeforeStep {
     /// The program's resolved path.
     pub program: PathBuf,
     /// The argv, argv[0] included.
-    #[serde(serialize_with = "lossy_strings")]
+    #[serde(serialize_with = "render::lossy_strings")]
     pub argv: Vec<OsString>,
 }
 
@@ -156,116 +168,6 @@ pub fn resolve(layers: &Layers, request: &Request) -> anyhow::Result<Plan> {
         extra: &request.server.extra,
     }
     .plan(profile, &request.target)
-}
-
-/// Turns the flags into the highest configuration layer.
-pub fn flag_layer(
-    global: &GlobalArgs,
-    server: &ServerArgs,
-) -> anyhow::Result<crate::config::FlagLayer> {
-    let mut flags = crate::config::FlagLayer::default();
-    let strings = [
-        ("mode", "--mode", &global.mode),
-        ("stop_timeout", "--stop-timeout", &global.stop_timeout),
-        ("drain_delay", "--drain-delay", &global.drain_delay),
-        ("wait_timeout", "--wait-timeout", &global.wait_timeout),
-        ("user", "--user", &global.user),
-        ("signal_target", "--signal-target", &global.signal_target),
-        ("log_level", "--log-level", &global.log_level),
-        ("log_format", "--log-format", &global.log_format),
-        ("host", "--host", &server.host),
-        ("app", "--app", &server.app),
-        ("workers", "--workers", &server.workers),
-    ];
-    for (key, flag, value) in strings {
-        if let Some(value) = value {
-            flags.set(key, flag, value.as_str());
-        }
-    }
-    if let Some(dir) = &global.chdir {
-        flags.set("chdir", "--chdir", dir.to_string_lossy().as_ref());
-    }
-    if let Some(file) = &global.env_file {
-        flags.set("env_file", "--env-file", file.to_string_lossy().as_ref());
-    }
-    if !global.wait_for.is_empty() {
-        flags.set("wait_for", "--wait-for", global.wait_for.clone());
-    }
-    if !global.before.is_empty() {
-        flags.set("before", "--before", before_steps(&global.before)?);
-    }
-    if let Some(port) = server.port {
-        flags.set("port", "--port", port);
-    }
-    if let Some(threads) = server.threads {
-        flags.set("threads", "--threads", threads);
-    }
-    if let Some(reload) = server.reload() {
-        flags.set("reload", "--reload/--no-reload", reload);
-    }
-    if let Some(debug) = server.debug() {
-        flags.set("debug", "--debug/--no-debug", debug);
-    }
-    if !global.success_code.is_empty() {
-        flags.set(
-            "success_codes",
-            "--success-code",
-            global.success_code.clone(),
-        );
-    }
-    for map in &global.signal_map {
-        let Some((from, to)) = map.split_once('=') else {
-            return Err(Failure::Usage(format!(
-                "--signal-map `{map}`: expected FROM=TO, e.g. --signal-map QUIT=TERM or --signal-map HUP=ignore"
-            ))
-            .into());
-        };
-        flags.set_entry("signals", from.trim(), "--signal-map", to.trim());
-    }
-    let level = match global.verbose as i32 - global.quiet as i32 {
-        0 => None,
-        1 => Some("debug"),
-        n if n >= 2 => Some("trace"),
-        -1 => Some("warn"),
-        _ => Some("error"),
-    };
-    if let Some(level) = level {
-        flags.set(
-            "log_level",
-            if global.verbose > 0 { "-v" } else { "-q" },
-            level,
-        );
-    }
-    Ok(flags)
-}
-
-/// `--before` values split into words as a shell would, but never run by one.
-fn before_steps(commands: &[String]) -> Result<Vec<Vec<String>>, Failure> {
-    commands
-        .iter()
-        .map(|command| match shell_words::split(command) {
-            Ok(words) if !words.is_empty() => Ok(words),
-            Ok(_) => Err(Failure::Usage("--before: the command is empty".into())),
-            Err(e) => Err(Failure::Usage(format!(
-                "--before `{command}`: {e}; quote it as in a shell, e.g. --before 'flask db upgrade'"
-            ))),
-        })
-        .collect()
-}
-
-/// The server-specific part of a plan.
-#[derive(Debug, Default)]
-struct ServerPart {
-    /// gunicorn workers.
-    workers: Option<u32>,
-    /// CPUs the container has (gunicorn only).
-    cpus: Option<u32>,
-    /// How the worker count was derived.
-    workers_reason: Option<String>,
-    /// The server's arguments after the program name.
-    args: Vec<String>,
-    /// The server's part of the start line.
-    detail: String,
 }
 
 /// Resolves one profile's settings; holds what every step needs.
@@ -413,104 +315,6 @@ impl Resolver<'_> {
         )
     }
 
-    /// `env_file`, read: its path and entries.
-    fn env_file(&self) -> anyhow::Result<Option<(PathBuf, Vec<crate::envfile::Entry>)>> {
-        let Some(Text(file)) = &self.settings.env_file else {
-            return Ok(None);
-        };
-        let path = self.base_dir("env_file")?.join(file);
-        let shown = format!("env_file `{file}` (from {})", self.source("env_file"));
-        let entries = crate::envfile::read(&path, &shown)?;
-        Ok(Some((path, entries)))
-    }
-
-    /// `user`, resolved against the user database; warns when liftoff could not switch.
-    fn user(&self, warnings: &mut Vec<String>) -> anyhow::Result<Option<Credentials>> {
-        let Some(Text(spec)) = &self.settings.user else {
-            return Ok(None);
-        };
-        let creds = crate::user::resolve(spec).map_err(|e| {
-            Failure::Config(format!("user `{spec}` (from {}): {e}", self.source("user")))
-        })?;
-        if let Err(e) = crate::user::switch(&creds, nix::unistd::geteuid().as_raw()) {
-            warnings.push(format!("user `{spec}`: starting would fail: {e}"));
-        }
-        Ok(Some(creds))
-    }
-
-    /// The variables below the `env` table: the env file's (where the process environment
-    /// does not set them, so `docker run -e` still wins), then the user's `HOME`.
-    fn env_below_table(
-        &self,
-        env_file: Option<&(PathBuf, Vec<crate::envfile::Entry>)>,
-        user: Option<&Credentials>,
-    ) -> BTreeMap<String, String> {
-        let mut env = BTreeMap::new();
-        for entry in env_file.iter().flat_map(|(_, entries)| entries) {
-            if crate::config::lookup(&self.layers.env, &entry.key).is_none() {
-                env.insert(entry.key.clone(), entry.value.clone());
-            }
-        }
-        if let Some(user) = user {
-            env.insert("HOME".into(), user.home.to_string_lossy().into_owned());
-        }
-        env
-    }
-
-    /// `wait_for`, parsed.
-    fn wait_for(&self) -> anyhow::Result<Vec<WaitTarget>> {
-        let items = self.settings.wait_for.iter().flat_map(|l| l.0.iter());
-        items
-            .map(|item| {
-                WaitTarget::parse(item).map_err(|e| {
-                    Failure::Config(format!("wait_for (from {}): {e}", self.source("wait_for")))
-                        .into()
-                })
-            })
-            .collect()
-    }
-
-    /// `before`, each step's program resolved like the server's.
-    fn before(&self, env: &[(OsString, OsString)], cwd: &Path) -> anyhow::Result<Vec<BeforeStep>> {
-        let steps = self
-            .settings
-            .before
-            .iter()
-            .flat_map(|s| s.0.iter())
-            .enumerate();
-        steps
-            .map(|(i, step)| {
-                let n = i + 1;
-                let Some(word) = step.0.first() else {
-                    return Err(Failure::Config(format!(
-                        "before step {n} (from {}) is empty; give at least the program",
-                        self.source("before")
-                    ))
-                    .into());
-                };
-                let argv: Vec<OsString> = step.0.iter().map(OsString::from).collect();
-                let program =
-                    resolve_program(word, env, cwd, ServerKind::Command).map_err(|err| {
-                        match err.downcast::<Failure>() {
-                            Ok(Failure::NotFound(m)) => Failure::NotFound(format!(
-                                "before step {n} ({}): {m}",
-                                shell_quote(&argv)
-                            ))
-                            .into(),
-                            Ok(Failure::NotExecutable(m)) => Failure::NotExecutable(format!(
-                                "before step {n} ({}): {m}",
-                                shell_quote(&argv)
-                            ))
-                            .into(),
-                            Ok(other) => other.into(),
-                            Err(err) => err,
-                        }
-                    })?;
-                Ok(BeforeStep { program, argv })
-            })
-            .collect()
-    }
-
     /// exec or supervise: `auto` supervises when liftoff is PID 1 or must stay the
     /// program's parent (a drain delay); `exec` with a drain delay is an error.
     fn mode(&self, needs_parent: bool) -> anyhow::Result<(Mode, String)> {
@@ -557,159 +361,6 @@ impl Resolver<'_> {
         Ok(table)
     }
 
-    /// gunicorn's arguments, worker count and summary; adds WEB_CONCURRENCY and
-    /// PYTHON_CPU_COUNT to the environment so a gunicorn.conf.py agrees with the plan.
-    fn gunicorn(
-        &self,
-        cwd: &Path,
-        env: &mut BTreeMap<String, String>,
-        warnings: &mut Vec<String>,
-    ) -> anyhow::Result<ServerPart> {
-        let s = self.settings;
-        let defaults = Defaults::of(ServerKind::Gunicorn);
-        let app = s.app.as_ref().map(|t| t.0.clone()).ok_or_else(|| {
-            let file = self.layers.file.as_ref().map_or("liftoff.toml".into(), |f| f.path.display().to_string());
-            Failure::Config(format!(
-                "gunicorn needs `app`, e.g. `app = \"app:create_app()\"` in [{}] of {file}, LIFTOFF_APP, or --app",
-                self.figment.profile().as_str()
-            ))
-        })?;
-        if let Some(Text(file)) = &s.gunicorn_config
-            && !cwd.join(file).is_file()
-        {
-            return Err(Failure::Config(format!(
-                "gunicorn_config `{file}` (from {}) does not exist in {}; fix the path or remove the key",
-                self.source("gunicorn_config"),
-                cwd.display()
-            ))
-            .into());
-        }
-        let sizing = self.sizing();
-        if sizing.min_workers > sizing.max_workers {
-            return Err(Failure::Config(format!(
-                "min_workers ({}, from {}) is above max_workers ({}, from {}); lower min_workers or raise max_workers",
-                sizing.min_workers,
-                self.source("min_workers"),
-                sizing.max_workers,
-                self.source("max_workers")
-            ))
-            .into());
-        }
-        if sizing.worker_memory == Some(0) {
-            return Err(Failure::Config(format!(
-                "worker_memory (from {}) is 0; give the memory one worker needs, e.g. \"256MiB\"",
-                self.source("worker_memory")
-            ))
-            .into());
-        }
-        let limits = crate::cgroup::detect();
-        let sized = match s.workers.unwrap_or(WorkerCount::Auto) {
-            WorkerCount::Auto => workers::auto(&limits, &sizing),
-            WorkerCount::Fixed(n) => workers::Workers {
-                count: n,
-                cpus: limits.cpus(),
-                why: format!("set to {n} by {}", self.source("workers")),
-            },
-        };
-        env.insert("WEB_CONCURRENCY".into(), sized.count.to_string());
-        env.insert("PYTHON_CPU_COUNT".into(), sized.cpus.to_string());
-        let stop = s.stop_timeout.map_or(defaults.stop_timeout, |d| d.0);
-        let graceful = s
-            .graceful_timeout
-            .map_or(profile::GRACEFUL_TIMEOUT, |d| d.0);
-        budget_warnings(graceful, stop, warnings);
-        let g = profile::Gunicorn {
-            config: s.gunicorn_config.as_ref().map(|t| t.0.clone()),
-            host: s
-                .host
-                .as_ref()
-                .map_or(defaults.host.into(), |t| t.0.clone()),
-            port: s.port.unwrap_or(defaults.port),
-            workers: sized.count,
-            threads: s.threads,
-            worker_class: s.worker_class.as_ref().map(|t| t.0.clone()),
-            timeout: s.timeout.map(|d| d.0),
-            graceful_timeout: graceful,
-            keepalive: s.keepalive.map(|d| d.0),
-            worker_tmp_dir: s.worker_tmp_dir.as_ref().map(|t| t.0.clone()).or_else(|| {
-                Path::new(profile::WORKER_TMP_DIR)
-                    .is_dir()
-                    .then(|| profile::WORKER_TMP_DIR.to_string())
-            }),
-            access_log: s.access_log.as_ref().map(|t| t.0.clone()),
-            reload: s.reload.unwrap_or(false),
-            app,
-        };
-        if s.debug == Some(true) {
-            warnings.push(format!(
-                "debug (from {}) applies to the Flask dev server only; gunicorn ignores it",
-                self.source("debug")
-            ));
-        }
-        let detail = format!(
-            "on {}, {} workers ({}), {} threads, worker timeout {}, graceful timeout {}",
-            profile::bind(&g.host, g.port),
-            g.workers,
-            sized.why,
-            g.threads.unwrap_or(1),
-            g.timeout
-                .map_or("30s (gunicorn default)".into(), |d| crate::settings::Dur(d)
-                    .to_string()),
-            crate::settings::Dur(g.graceful_timeout),
-        );
-        Ok(ServerPart {
-            workers: Some(sized.count),
-            cpus: Some(sized.cpus),
-            workers_reason: Some(sized.why),
-            args: profile::gunicorn_args(&g),
-            detail,
-        })
-    }
-
-    /// The sizing knobs with their defaults.
-    fn sizing(&self) -> Sizing {
-        let s = self.settings;
-        Sizing {
-            workers_per_core: s.workers_per_core.unwrap_or(profile::WORKERS_PER_CORE),
-            min_workers: s.min_workers.unwrap_or(profile::MIN_WORKERS),
-            max_workers: s.max_workers.unwrap_or(profile::MAX_WORKERS),
-            worker_memory: s.worker_memory.map(|b| b.0),
-        }
-    }
-
-    /// Flask's arguments and summary.
-    fn flask(&self, warnings: &mut Vec<String>) -> ServerPart {
-        let s = self.settings;
-        let defaults = Defaults::of(ServerKind::Flask);
-        let f = profile::Flask {
-            app: s.app.as_ref().map(|t| t.0.clone()),
-            host: s
-                .host
-                .as_ref()
-                .map_or(defaults.host.into(), |t| t.0.clone()),
-            port: s.port.unwrap_or(defaults.port),
-            reload: s.reload.unwrap_or(true),
-            debug: s.debug.unwrap_or(false),
-        };
-        if f.debug && !matches!(f.host.as_str(), "127.0.0.1" | "localhost" | "::1") {
-            warnings.push(format!(
-                "debug mode on {} exposes Werkzeug's debugger (remote code execution) to the network; bind 127.0.0.1 or turn debug off",
-                f.host
-            ));
-        }
-        let detail = format!(
-            "on {}, reload {}, debug {}",
-            profile::bind(&f.host, f.port),
-            if f.reload { "on" } else { "off" },
-            if f.debug { "on" } else { "off" }
-        );
-        ServerPart {
-            args: profile::flask_args(&f),
-            detail,
-            ..ServerPart::default()
-        }
-    }
-
     /// The program word and the full argv.
     fn argv(
         &self,
@@ -749,24 +400,6 @@ impl Resolver<'_> {
     }
 }
 
-/// Warns when the shutdown budget is out of order: graceful < stop < platform grace.
-fn budget_warnings(graceful: Duration, stop: Duration, warnings: &mut Vec<String>) {
-    use crate::settings::Dur;
-    if graceful >= stop {
-        warnings.push(format!(
-            "graceful_timeout ({}) is not below stop_timeout ({}): liftoff will SIGKILL gunicorn before it finishes draining; lower graceful_timeout",
-            Dur(graceful),
-            Dur(stop)
-        ));
-    }
-    if stop >= profile::PLATFORM_GRACE {
-        warnings.push(format!(
-            "stop_timeout ({}) is not below the 30s that ECS and Kubernetes wait before SIGKILL: the platform will kill the container first",
-            Dur(stop)
-        ));
-    }
-}
-
 /// `auto` becomes supervise when liftoff is PID 1 (someone must reap and forward) or
 /// must stay the program's parent (`needs_parent`: a drain delay holds the stop signal
 /// back), else exec (an init such as `docker run --init` already reaps and forwards).
@@ -779,28 +412,6 @@ pub fn decide_mode(mode: Mode, pid1: bool, needs_parent: bool) -> (Mode, String)
         ),
         (Mode::Auto, false, false) => (Mode::Exec, "auto: liftoff is not PID 1".into()),
         (mode, _, _) => (mode, "set".into()),
-    }
-}
-
-/// Warns when the drain delay eats the stop budget: it counts inside the stop timeout,
-/// so delay + gunicorn's graceful timeout (or the delay alone) must stay below it.
-fn drain_warning(drain: Duration, graceful: Option<Duration>, stop: Duration) -> Option<String> {
-    if drain.is_zero() {
-        return None;
-    }
-    match graceful {
-        Some(graceful) if drain + graceful >= stop => Some(format!(
-            "drain_delay ({}) + graceful_timeout ({}) is not below stop_timeout ({}): the delay counts inside the stop timeout, so gunicorn would be killed before it finishes draining; lower one or raise stop_timeout",
-            Dur(drain),
-            Dur(graceful),
-            Dur(stop)
-        )),
-        None if drain >= stop => Some(format!(
-            "drain_delay ({}) is not below stop_timeout ({}): the delay counts inside the stop timeout, so the program would be killed without ever getting the stop signal",
-            Dur(drain),
-            Dur(stop)
-        )),
-        _ => None,
     }
 }
 
@@ -873,254 +484,4 @@ fn not_found(word: &str, server: ServerKind) -> String {
         ServerKind::Command => "",
     };
     format!("program `{word}` not found on PATH{hint}")
-}
-
-/// Serializes argv as (lossy) strings.
-fn lossy_strings<S: serde::Serializer>(argv: &[OsString], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(argv.iter().map(|a| a.to_string_lossy()))
-}
-
-/// Serializes the rewrite table as `{"SIGQUIT": "SIGTERM", "SIGHUP": "ignore"}`.
-fn table_strings<S: serde::Serializer>(table: &SignalTable, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_map(
-        table
-            .iter()
-            .map(|(from, to)| (from.to_string(), to.to_string())),
-    )
-}
-
-/// Serializes a duration as whole milliseconds.
-fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// Quotes an argv for a shell, for people to read (never executed).
-pub fn shell_quote(argv: &[OsString]) -> String {
-    let words: Vec<String> = argv
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    shell_words::join(words)
-}
-
-impl Plan {
-    /// The plan as aligned text for people.
-    pub fn to_text(&self) -> String {
-        let mut rows: Vec<(&str, String)> = vec![
-            (
-                "profile",
-                self.profile.clone().map_or("none (a program)".into(), |p| {
-                    format!("{p} ({})", self.server)
-                }),
-            ),
-            ("mode", format!("{} ({})", self.mode, self.mode_reason)),
-            ("program", self.program.display().to_string()),
-            ("argv", shell_quote(&self.argv)),
-            ("cwd", self.cwd.display().to_string()),
-        ];
-        let env: Vec<String> = self
-            .env
-            .iter()
-            .map(|(k, v)| format!("{k}={}", shell_words::quote(v)))
-            .collect();
-        rows.push((
-            "env",
-            if env.is_empty() {
-                "(unchanged)".into()
-            } else {
-                env.join(" ")
-            },
-        ));
-        rows.push(("signal target", self.signal_target.to_string()));
-        let rewrites: Vec<String> = self
-            .signals
-            .iter()
-            .map(|(from, to)| format!("{from} -> {to}"))
-            .collect();
-        rows.push((
-            "signals",
-            if rewrites.is_empty() {
-                "forwarded as is".into()
-            } else {
-                rewrites.join(", ")
-            },
-        ));
-        rows.push((
-            "stop timeout",
-            crate::settings::Dur(self.stop_timeout).to_string(),
-        ));
-        if !self.success_codes.is_empty() {
-            let codes: Vec<String> = self.success_codes.iter().map(i32::to_string).collect();
-            rows.push(("success codes", codes.join(", ")));
-        }
-        self.entrypoint_rows(&mut rows);
-        if let (Some(workers), Some(why)) = (self.workers, &self.workers_reason) {
-            rows.push(("workers", format!("{workers} ({why})")));
-        }
-        for warning in &self.warnings {
-            rows.push(("warning", warning.clone()));
-        }
-        rows.iter()
-            .map(|(k, v)| format!("{:<14} {v}\n", format!("{k}:")))
-            .collect()
-    }
-
-    /// The rows of the entrypoint settings that are set.
-    fn entrypoint_rows(&self, rows: &mut Vec<(&str, String)>) {
-        if !self.drain_delay.is_zero() {
-            rows.push(("drain delay", Dur(self.drain_delay).to_string()));
-        }
-        if let Some(path) = &self.env_file {
-            rows.push(("env file", path.display().to_string()));
-        }
-        if let Some(user) = &self.user {
-            rows.push((
-                "user",
-                format!("{}, HOME={}", user.describe(), user.home.display()),
-            ));
-        }
-        if !self.wait_for.is_empty() {
-            let targets: Vec<String> = self.wait_for.iter().map(ToString::to_string).collect();
-            rows.push((
-                "wait for",
-                format!("{} (up to {})", targets.join(", "), Dur(self.wait_timeout)),
-            ));
-        }
-        for step in &self.before {
-            rows.push(("before", step.shown()));
-        }
-    }
-
-    /// The plan as one JSON object.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
-    }
-
-    /// The program's environment as `std::process::Command` wants it.
-    pub fn env_pairs(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
-        self.full_env
-            .iter()
-            .map(|(k, v)| (k.as_os_str(), v.as_os_str()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn auto_mode_supervises_as_pid_1_or_for_a_drain_delay() {
-        let rows = [
-            (Mode::Auto, true, false, Mode::Supervise),
-            (Mode::Auto, false, false, Mode::Exec),
-            (Mode::Auto, false, true, Mode::Supervise),
-            (Mode::Auto, true, true, Mode::Supervise),
-            (Mode::Exec, true, false, Mode::Exec),
-            (Mode::Supervise, false, false, Mode::Supervise),
-        ];
-        for (mode, pid1, needs_parent, want) in rows {
-            assert_eq!(
-                decide_mode(mode, pid1, needs_parent).0,
-                want,
-                "{mode} pid1={pid1} needs_parent={needs_parent}"
-            );
-        }
-    }
-
-    #[test]
-    fn drain_warnings_fire_when_the_delay_eats_the_stop_budget() {
-        let s = Duration::from_secs;
-        let rows = [
-            (s(0), Some(s(25)), s(28), false),
-            (s(2), Some(s(25)), s(28), false),
-            (s(3), Some(s(25)), s(28), true),
-            (s(5), Some(s(20)), s(28), false),
-            (s(5), None, s(8), false),
-            (s(8), None, s(8), true),
-        ];
-        for (drain, graceful, stop, warns) in rows {
-            let warning = drain_warning(drain, graceful, stop);
-            assert_eq!(
-                warning.is_some(),
-                warns,
-                "{drain:?} {graceful:?} {stop:?}: {warning:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn secret_looking_names_are_masked() {
-        for name in [
-            "DB_PASSWORD",
-            "api_token",
-            "SECRET_KEY",
-            "AWS_SECRET_ACCESS_KEY",
-            "GCP_CREDENTIALS",
-        ] {
-            assert_eq!(mask(name, "hunter2"), "***", "{name}");
-        }
-        assert_eq!(mask("WEB_CONCURRENCY", "5"), "5");
-    }
-
-    #[test]
-    fn env_changes_replace_and_add() {
-        let base = vec![
-            (OsString::from("A"), OsString::from("1")),
-            (OsString::from("B"), OsString::from("2")),
-        ];
-        let changes = BTreeMap::from([
-            ("B".to_string(), "3".to_string()),
-            ("C".to_string(), "4".to_string()),
-        ]);
-        let merged = merge_env(&base, &changes);
-        let get = |k: &str| {
-            merged
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.to_string_lossy().into_owned())
-        };
-        assert_eq!(
-            (get("A"), get("B"), get("C")),
-            (Some("1".into()), Some("3".into()), Some("4".into()))
-        );
-        assert_eq!(merged.len(), 3);
-    }
-
-    #[test]
-    fn budget_warnings_fire_only_out_of_order() {
-        let s = Duration::from_secs;
-        let mut w = Vec::new();
-        budget_warnings(s(25), s(28), &mut w);
-        assert!(w.is_empty(), "{w:?}");
-        budget_warnings(s(30), s(28), &mut w);
-        assert_eq!(w.len(), 1);
-        budget_warnings(s(25), s(40), &mut w);
-        assert_eq!(w.len(), 2);
-    }
-
-    #[test]
-    fn before_flags_split_into_words_without_a_shell() {
-        let steps =
-            before_steps(&["flask db upgrade".into(), "sh -c 'echo $HOME; x'".into()]).unwrap();
-        assert_eq!(
-            steps,
-            [
-                vec!["flask", "db", "upgrade"],
-                vec!["sh", "-c", "echo $HOME; x"]
-            ]
-        );
-        for bad in ["", "unterminated 'quote"] {
-            let err = before_steps(&[bad.into()]).unwrap_err();
-            assert!(matches!(err, Failure::Usage(_)), "{bad}: {err}");
-        }
-    }
-
-    #[test]
-    fn shell_quoting_is_readable() {
-        let argv: Vec<OsString> = ["gunicorn", "app:create_app()", "a b"]
-            .iter()
-            .map(OsString::from)
-            .collect();
-        assert_eq!(shell_quote(&argv), "gunicorn 'app:create_app()' 'a b'");
-    }
 }
