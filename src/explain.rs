@@ -125,6 +125,9 @@ fn default_value(key: &str, server: ServerKind, plan: Option<&Plan>) -> Option<t
             .is_dir()
             .then(|| V::String(profile::WORKER_TMP_DIR.into())),
         "reload" => Some(V::Boolean(server == ServerKind::Flask)),
+        "drain_delay" => dur(std::time::Duration::ZERO),
+        "wait_timeout" => dur(crate::plan::WAIT_TIMEOUT),
+        "wait_for" | "before" => Some(V::Array(vec![])),
         "debug" => Some(V::Boolean(false)),
         _ => None,
     }
@@ -196,6 +199,8 @@ fn unset_meaning(key: &str) -> &'static str {
         "worker_memory" => "unset: no memory cap on the worker count",
         "gunicorn_config" => "unset: no -c (gunicorn still reads ./gunicorn.conf.py if present)",
         "app" => "unset: Flask finds FLASK_APP, app.py or wsgi.py",
+        "user" => "unset: the program runs as liftoff's own user",
+        "env_file" => "unset: no env file",
         _ => "unset: the server's own default applies",
     }
 }
