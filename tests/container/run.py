@@ -102,6 +102,10 @@ class CheckFailed(Exception):
     """A check found the container behaving differently from what the issue asks."""
 
 
+class StoppedEarly(CheckFailed):
+    """A container stopped while a check waited for it; waiting longer cannot help."""
+
+
 def expect(condition: bool, message: str) -> None:
     """Fails the current check with `message` unless `condition` holds."""
     if not condition:
@@ -117,6 +121,8 @@ def wait_until(deadline: float, what: str, probe):
             value = probe()
             if value:
                 return value
+        except StoppedEarly:
+            raise
         except (OSError, http.client.HTTPException, CheckFailed) as err:
             last_error = err
         time.sleep(0.1)
@@ -348,16 +354,32 @@ class Suite:
         self.runner = runner
         self.image = image
 
-    def serving(self, port: int, server: str, deadline: float = 60) -> str:
-        """Waits until GET /health on `port` is 200 from `server`; returns the body."""
+    def serving(self, port: int, server: str, container: str, deadline: float = 60) -> str:
+        """Waits until GET /health on `port` is 200 from `server`; returns the body.
+
+        Fails at once, with the container's logs, when the container is no longer running.
+        """
+        last_look = [time.monotonic()]
 
         def probe():
+            if time.monotonic() - last_look[0] > 1:
+                last_look[0] = time.monotonic()
+                self.still_running(container)
             status, header, body = http_get(port, "/health")
             expect(status == 200, f"/health answered {status}")
             expect(header.startswith(server), f"Server is {header!r}, expected {server}")
             return body
 
         return wait_until(deadline, f"{server} to serve /health on port {port}", probe)
+
+    def still_running(self, container: str) -> None:
+        """Raises, with the container's logs, when it has stopped."""
+        state = self.engine.podman("inspect", container, "--format", "{{.State.Status}}")
+        if state.stdout.strip() != "running":
+            raise StoppedEarly(
+                f"{container} is {state.stdout.strip()}, exit code "
+                f"{self.engine.exit_code(container)}; logs:\n{self.engine.logs(container)}"
+            )
 
     def gunicorn_workers(self, container: str, expected: int) -> list[dict]:
         """Waits until the gunicorn master under PID 1 has `expected` workers."""
@@ -388,7 +410,7 @@ class Suite:
         expect(config.get("Entrypoint") == ["liftoff"], f"Entrypoint: {config.get('Entrypoint')}")
         expect(config.get("Cmd") == ["prod"], f"Cmd: {config.get('Cmd')}")
         expect(config.get("StopSignal") == "SIGTERM", f"StopSignal: {config.get('StopSignal')}")
-        expect(config.get("User") == "app", f"User: {config.get('User')}")
+        expect(config.get("User") == "10001:10001", f"User: {config.get('User')}")
         expect(f"{PROD_PORT}/tcp" in (config.get("ExposedPorts") or {}), f"{config}")
         out = self.engine.podman("image", "inspect", self.image, "--format", "{{json .HealthCheck}}")
         health = json.loads(out.stdout) or {}
@@ -400,7 +422,7 @@ class Suite:
         expect(port_is_free(PROD_PORT), f"port {PROD_PORT} is taken on this machine")
         container = self.engine.start("default", "--cpus", "2", self.image)
         self.default = container
-        self.serving(PROD_PORT, "gunicorn")
+        self.serving(PROD_PORT, "gunicorn", self.default)
         argv = self.pid1(container)
         expect(argv[:2] == ["liftoff", "prod"], f"PID 1 is {argv}")
         uid = self.engine.podman("exec", container, "id", "-u").stdout.strip()
@@ -411,7 +433,7 @@ class Suite:
         """`--cpus 1` gives 3 workers (1 x 2 + 1): the CPU quota, not the host's 2 cores."""
         port = free_port()
         container = self.engine.start("cpus1", "--cpus", "1", "-e", f"PORT={port}", self.image)
-        self.serving(port, "gunicorn")
+        self.serving(port, "gunicorn", container)
         self.gunicorn_workers(container, 3)
 
     def check_healthcheck(self):
@@ -443,7 +465,7 @@ class Suite:
             return True
 
         wait_until(10, "no zombies under liftoff", no_zombies)
-        self.serving(PROD_PORT, "gunicorn")
+        self.serving(PROD_PORT, "gunicorn", self.default)
         control = self.engine.start("noreap", "--entrypoint", "sleep", self.image, "infinity")
         self.engine.podman("exec", control, "python3", "-c", ORPHAN_STORM, timeout=120)
         zombies = [p for p in self.engine.processes(control) if p["state"] == "Z"]
@@ -487,7 +509,7 @@ class Suite:
         env = ["FLASK_ENV=development", "ENVIRONMENT=local", "FLASK_DEBUG=1", "APP_ENV=dev"]
         args = [arg for pair in env for arg in ("-e", pair)]
         container = self.engine.start("env", "-e", f"PORT={port}", *args, self.image)
-        self.serving(port, "gunicorn")
+        self.serving(port, "gunicorn", container)
         self.gunicorn_workers(container, 5)
         argv = self.pid1(container)
         expect(argv[:2] == ["liftoff", "prod"], f"PID 1 is {argv}")
@@ -524,9 +546,9 @@ class Suite:
         server as PID 1 without liftoff) takes the full kill timeout."""
         expect(port_is_free(DEV_PORT), f"port {DEV_PORT} is taken on this machine")
         main, control, env = self.compose_files()
-        self.engine.compose(main, env, "up", "-d", "--no-build")
-        body = self.serving(DEV_PORT, "Werkzeug")
         container = f"{self.engine.name('compose').replace('-', '')}_api_1"
+        self.engine.compose(main, env, "up", "-d", "--no-build")
+        body = self.serving(DEV_PORT, "Werkzeug", container)
         argv = self.pid1(container)
         expect(argv[:2] == ["liftoff", "dev"], f"PID 1 is {argv}")
         expect('"ok"' in body, f"unexpected body {body!r}")
@@ -544,7 +566,7 @@ class Suite:
         expect(port_is_free(DEV_PORT), f"port {DEV_PORT} still answers after down")
 
         self.engine.compose(control, env, "up", "-d", "--no-build")
-        self.serving(DEV_PORT, "Werkzeug")
+        self.serving(DEV_PORT, "Werkzeug", container)
         start = time.monotonic()
         self.engine.compose(control, env, "down", "-t", str(KILL_TIMEOUT))
         control_took = time.monotonic() - start
