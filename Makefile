@@ -36,3 +36,11 @@ unit: venv
 	$(CARGO) test --locked
 
 test: fmt clippy check-mac unit
+
+# End-to-end tests in a real container engine: builds docker/Dockerfile with podman from an
+# offline base image and checks the container (tests/container/run.py says what). Needs
+# root and podman, runc, mmdebstrap, podman-compose (.ci/run installs them).
+.PHONY: container-test
+container-test:
+	$(CARGO) build --locked
+	python3 tests/container/run.py
