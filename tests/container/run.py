@@ -296,7 +296,7 @@ class Runner:
         print(f"  {time.monotonic() - self.started:7.1f}s  total")
         checks = [t for t in self.timings if t[0].startswith("check:")]
         failed = sum(1 for t in checks if t[2] != "ok")
-        print(f"container checks: {len(checks) - failed} passed, {failed} failed")
+        print(f"containers: {len(checks) - failed} passed, {failed} failed")
         return 1 if self.failed else 0
 
 
