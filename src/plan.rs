@@ -369,9 +369,27 @@ impl Resolver<'_> {
             ))
             .into());
         }
+        let sizing = self.sizing();
+        if sizing.min_workers > sizing.max_workers {
+            return Err(Failure::Config(format!(
+                "min_workers ({}, from {}) is above max_workers ({}, from {}); lower min_workers or raise max_workers",
+                sizing.min_workers,
+                self.source("min_workers"),
+                sizing.max_workers,
+                self.source("max_workers")
+            ))
+            .into());
+        }
+        if sizing.worker_memory == Some(0) {
+            return Err(Failure::Config(format!(
+                "worker_memory (from {}) is 0; give the memory one worker needs, e.g. \"256MiB\"",
+                self.source("worker_memory")
+            ))
+            .into());
+        }
         let limits = crate::cgroup::detect();
         let sized = match s.workers.unwrap_or(WorkerCount::Auto) {
-            WorkerCount::Auto => workers::auto(&limits, &self.sizing()),
+            WorkerCount::Auto => workers::auto(&limits, &sizing),
             WorkerCount::Fixed(n) => workers::Workers {
                 count: n,
                 cpus: limits.cpus(),

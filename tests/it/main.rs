@@ -3,4 +3,5 @@
 
 mod core;
 mod health;
+mod limits;
 mod support;
