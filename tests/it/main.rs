@@ -4,4 +4,5 @@
 mod core;
 mod health;
 mod limits;
+mod supervise;
 mod support;
