@@ -245,7 +245,7 @@ class Engine:
             self.compose(files, env, "down", "-t", "0", check=False)
         for name in reversed(self.containers):
             self.podman("rm", "-f", "-t", "0", name, check=False)
-        for network in self.networks:
+        for network in dict.fromkeys(self.networks):
             self.podman("network", "rm", "-f", network, check=False)
         for image in reversed(self.images):
             self.podman("rmi", "-f", image, check=False)
@@ -285,6 +285,11 @@ class Runner:
             print(f"FAILED: {name}:\n{traceback.format_exc()}", flush=True)
             if fatal:
                 raise
+        except BaseException:
+            # Interrupted: the step did not pass, and nothing after it runs.
+            outcome = "FAILED"
+            self.failed.append(name)
+            raise
         finally:
             took = time.monotonic() - start
             self.timings.append((name, took, outcome))
@@ -564,9 +569,9 @@ class Suite:
         return main, control, env
 
     def check_compose_dev(self):
-        """`podman-compose up`: liftoff dev serves on 8080 with Flask's dev server, reloads
-        an edited file, and `down` stops it within a few seconds; the control (the dev
-        server as PID 1 without liftoff) takes the full kill timeout."""
+        """`podman-compose up`: liftoff dev serves on 8080 with Flask's dev server and is
+        healthy, reloads an edited file, and `down` stops it within a few seconds; the
+        control (the dev server as PID 1 without liftoff) takes the full kill timeout."""
         expect(port_is_free(DEV_PORT), f"port {DEV_PORT} is taken on this machine")
         main, control, env = self.compose_files()
         container = f"{self.engine.name('compose').replace('-', '')}_api_1"
@@ -575,6 +580,9 @@ class Suite:
         argv = self.pid1(container)
         expect(argv[:2] == ["liftoff", "dev"], f"PID 1 is {argv}")
         expect('"ok"' in body, f"unexpected body {body!r}")
+        # The service's healthcheck overrides the image's (which probes the prod port).
+        health = self.engine.podman("healthcheck", "run", container, check=False)
+        expect(health.returncode == 0, f"the dev service is unhealthy: {quiet(health.stdout + health.stderr)}")
         source = self.app_dir / "app.py"
         text = source.read_text()
         edited = text.replace('status="ok", pid=', 'status="reloaded", pid=')
