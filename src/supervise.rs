@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use nix::sys::signal::SigSet;
 
-use crate::signals::{SignalTable, SignalTarget};
+use crate::signals::{Signal, SignalTable, SignalTarget};
+use crate::user::Credentials;
 
 /// Everything supervise mode needs, resolved by the caller before anything starts.
 #[cfg_attr(
@@ -42,6 +43,20 @@ pub struct Spec {
     pub stop_timeout: Duration,
     /// Exit codes (after the 128+N mapping) reported as 0.
     pub success_codes: Vec<i32>,
+    /// Time the first shutdown signal is held back while the server keeps serving.
+    pub drain_delay: Duration,
+    /// The user to become in the child before exec; `None`: stay who liftoff is.
+    pub user: Option<Credentials>,
+}
+
+/// How a supervised run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The code liftoff would exit with (see [`run`]).
+    pub code: i32,
+    /// The first shutdown signal received, if any: a step that exits 0 after it was
+    /// still stopped, not finished.
+    pub shutdown: Option<Signal>,
 }
 
 /// Runs `spec` under supervision and returns the code liftoff must exit with: the main
@@ -52,7 +67,22 @@ pub struct Spec {
 /// it sees here are the ones it inherited.
 #[cfg(target_os = "linux")]
 pub fn run(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<i32> {
+    reaper::run(spec, inherited_mask).map(|outcome| outcome.code)
+}
+
+/// Like [`run`], and also says whether liftoff was asked to stop meanwhile.
+#[cfg(target_os = "linux")]
+pub fn run_outcome(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<Outcome> {
     reaper::run(spec, inherited_mask)
+}
+
+/// Like [`run`] (which fails here: supervise mode needs Linux).
+#[cfg(not(target_os = "linux"))]
+pub fn run_outcome(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<Outcome> {
+    run(spec, inherited_mask).map(|code| Outcome {
+        code,
+        shutdown: None,
+    })
 }
 
 /// Supervision waits with `sigtimedwait` and relies on `PR_SET_CHILD_SUBREAPER`, both

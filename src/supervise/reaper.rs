@@ -2,22 +2,23 @@
 //! send signals, exit. Every decision is in `state`; this only makes syscalls.
 
 use std::mem::MaybeUninit;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use anyhow::Context;
 use nix::errno::Errno;
 use nix::sys::signal::SigSet;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
-use super::Spec;
 use super::spawn::{self, Inherited};
 use super::state::{Action, Cause, Event, Policy, State, Status};
+use super::{Outcome, Spec};
 use crate::signals::{self, Signal, SignalTarget};
 
 /// Starts the child and supervises it until it and every other child are reaped.
-pub fn run(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<i32> {
+pub fn run(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<Outcome> {
     // First, before anything could change a disposition.
-    let ignored = signals::ignored_at_start();
+    let ignored = inherited_ignored();
     become_subreaper()?;
     take_back_chld(&ignored)?;
     let inherited = Inherited {
@@ -31,12 +32,21 @@ pub fn run(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<i32> {
         table: spec.table.clone(),
         stop_timeout: spec.stop_timeout,
         success_codes: spec.success_codes.clone(),
+        drain_delay: spec.drain_delay,
     };
     supervise(State::new(policy, main_pid), main_pid)
 }
 
+/// The signals liftoff inherited as ignored, read on the first call only: supervising
+/// changes SIGCHLD's disposition ([`take_back_chld`]), and a later run (the server after
+/// the `before` steps) must still hand its child what liftoff inherited.
+fn inherited_ignored() -> SigSet {
+    static IGNORED: OnceLock<SigSet> = OnceLock::new();
+    *IGNORED.get_or_init(signals::ignored_at_start)
+}
+
 /// The loop: every wake-up becomes events, every event becomes actions.
-fn supervise(mut state: State, main_pid: i32) -> anyhow::Result<i32> {
+fn supervise(mut state: State, main_pid: i32) -> anyhow::Result<Outcome> {
     let waited = signals::handled();
     loop {
         let events = match wait(&waited, state.deadline())? {
@@ -48,9 +58,16 @@ fn supervise(mut state: State, main_pid: i32) -> anyhow::Result<i32> {
             for action in state.handle(event, Instant::now()) {
                 match action {
                     Action::Send { to, signal, cause } => send(main_pid, to, signal, cause),
+                    Action::Hold { signal, delay } => info!(
+                        "stop requested: serving {} more (drain_delay) before sending {signal}; a second stop signal sends it now",
+                        crate::settings::Dur(delay)
+                    ),
                     Action::Exit(code) => {
                         debug!(code, "all children reaped; exiting");
-                        return Ok(code);
+                        return Ok(Outcome {
+                            code,
+                            shutdown: state.shutdown(),
+                        });
                     }
                 }
             }
@@ -183,6 +200,13 @@ fn send(main_pid: i32, to: SignalTarget, signal: Signal, cause: Cause) {
         Cause::Forward => {
             debug!(pid = main_pid, target = %to, signal = %signal, "forwarded signal")
         }
+        Cause::DrainDelayOver => {
+            info!(pid = main_pid, target = %to, signal = %signal, "drain delay over: sent the stop signal")
+        }
+        Cause::DrainDelaySkipped => info!(
+            pid = main_pid, target = %to, signal = %signal,
+            "second stop signal: skipped the rest of the drain delay and sent the stop signal"
+        ),
         Cause::Resend => {
             debug!(pid = main_pid, target = %to, signal = %signal, "sent the stop signal again")
         }

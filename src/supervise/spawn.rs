@@ -1,5 +1,6 @@
 //! Starting the main child: its own process group, the terminal's foreground if liftoff
-//! had it, and exactly the signal mask and ignored signals liftoff inherited.
+//! had it, exactly the signal mask and ignored signals liftoff inherited, and the
+//! configured user.
 
 use std::io;
 use std::os::unix::process::CommandExt;
@@ -11,6 +12,7 @@ use nix::sys::signal::SigSet;
 use super::Spec;
 use crate::exit::Failure;
 use crate::signals::{all_signals, contains};
+use crate::user::Credentials;
 
 /// What the child must get back before exec; plain values, copied into the child.
 #[derive(Clone, Copy)]
@@ -41,16 +43,17 @@ pub fn spawn(spec: &Spec, inherited: Inherited) -> anyhow::Result<i32> {
         .current_dir(&spec.cwd);
     cmd.process_group(0);
     let foreground = terminal_foreground();
+    let user = spec.user.clone();
     // SAFETY: `in_child` makes only async-signal-safe syscalls (tcgetpgrp, tcsetpgrp,
-    // getpid, sigaction, sigprocmask) on values copied in before the fork; it neither
-    // allocates nor takes locks.
-    unsafe { cmd.pre_exec(move || in_child(inherited, foreground)) };
+    // getpid, sigaction, setgroups, setgid, setuid, sigprocmask) on values moved in
+    // before the fork; it neither allocates nor takes locks.
+    unsafe { cmd.pre_exec(move || in_child(inherited, foreground, user.as_ref())) };
     match cmd.spawn() {
         Ok(child) => {
             let pid = i32::try_from(child.id()).context("failed to read the child's pid")?;
             Ok(pid)
         }
-        Err(err) => Err(exec_failure(&spec.program, err)),
+        Err(err) => Err(exec_failure(&spec.program, spec.user.as_ref(), err)),
     }
 }
 
@@ -67,11 +70,16 @@ fn terminal_foreground() -> Option<libc::pid_t> {
 }
 
 /// Runs in the child between fork and exec (after std's `setpgid(0, 0)` and its reset of
-/// SIGPIPE to SIG_DFL): take the terminal, restore dispositions, then the mask.
+/// SIGPIPE to SIG_DFL): take the terminal, restore dispositions, become the user, then
+/// restore the mask.
 ///
 /// The order matters: `tcsetpgrp` from what is now a background group raises SIGTTOU
 /// unless it is blocked, and it still is until the mask is restored last.
-fn in_child(inherited: Inherited, foreground: Option<libc::pid_t>) -> io::Result<()> {
+fn in_child(
+    inherited: Inherited,
+    foreground: Option<libc::pid_t>,
+    user: Option<&Credentials>,
+) -> io::Result<()> {
     // SAFETY: async-signal-safe syscalls only; see `spawn`.
     unsafe {
         if foreground.is_some() {
@@ -92,6 +100,12 @@ fn in_child(inherited: Inherited, foreground: Option<libc::pid_t>) -> io::Result
             // EINVAL for the numbers glibc keeps to itself is expected and harmless.
             libc::sigaction(raw, &action, std::ptr::null_mut());
         }
+    }
+    if let Some(user) = user {
+        crate::user::become_user(user.uid, user.gid, &user.groups)?;
+    }
+    // SAFETY: as above.
+    unsafe {
         if libc::sigprocmask(
             libc::SIG_SETMASK,
             inherited.mask.as_ref(),
@@ -105,8 +119,21 @@ fn in_child(inherited: Inherited, foreground: Option<libc::pid_t>) -> io::Result
 }
 
 /// Turns a failed spawn into liftoff's error, with the shell's codes for exec failures.
-fn exec_failure(program: &std::path::Path, err: io::Error) -> anyhow::Error {
+///
+/// With a user set, EPERM is the switch failing (exec itself reports EACCES for a file it
+/// may not run), so it is liftoff's own failure, not the program's.
+fn exec_failure(
+    program: &std::path::Path,
+    user: Option<&Credentials>,
+    err: io::Error,
+) -> anyhow::Error {
     let shown = program.display();
+    if let (Some(user), Some(libc::EPERM)) = (user, err.raw_os_error()) {
+        return anyhow::anyhow!(
+            "failed to start {shown} as {}: {err} (does the container drop CAP_SETUID or CAP_SETGID?)",
+            user.describe()
+        );
+    }
     let failure = match (err.kind(), err.raw_os_error()) {
         (io::ErrorKind::NotFound, _) => Failure::NotFound(format!(
             "failed to execute {shown}: {err} (the program, or the interpreter on its #! line, is missing)"
@@ -141,7 +168,7 @@ mod tests {
             ),
         ];
         for (errno, code, text) in rows {
-            let err = exec_failure(program, io::Error::from_raw_os_error(errno));
+            let err = exec_failure(program, None, io::Error::from_raw_os_error(errno));
             let shown = format!("{err:#}");
             assert!(
                 shown.contains("/opt/app/server") && shown.contains(text),
@@ -149,5 +176,20 @@ mod tests {
             );
             assert_eq!(exit::code_for(Err(err)), code, "{shown}");
         }
+        let nobody = Credentials {
+            name: Some("nobody".into()),
+            uid: 65534,
+            gid: 65534,
+            groups: vec![65534],
+            home: "/nonexistent".into(),
+        };
+        let eperm = io::Error::from_raw_os_error(libc::EPERM);
+        let err = exec_failure(program, Some(&nobody), eperm);
+        let shown = format!("{err:#}");
+        assert!(
+            shown.contains("as nobody (uid 65534") && shown.contains("CAP_SETUID"),
+            "{shown}"
+        );
+        assert_eq!(exit::code_for(Err(err)), exit::FAILURE);
     }
 }

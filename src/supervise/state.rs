@@ -52,6 +52,10 @@ pub enum Event {
 pub enum Cause {
     /// A received signal, after the rewrite table.
     Forward,
+    /// The drain delay passed: the held shutdown signal goes out.
+    DrainDelayOver,
+    /// A second shutdown signal cut the drain delay short.
+    DrainDelaySkipped,
     /// The stop signal again, in case the child lost the first (gunicorn).
     Resend,
     /// A second shutdown signal arrived while stopping.
@@ -73,6 +77,9 @@ pub enum Action {
         signal: Signal,
         cause: Cause,
     },
+    /// Hold the shutdown `signal` back for `delay` (the drain delay), so the server keeps
+    /// serving while the load balancer deregisters it; nothing to send yet, only to say.
+    Hold { signal: Signal, delay: Duration },
     /// Exit liftoff with this code: everything is reaped (or given up on, see
     /// [`KILL_GRACE`]).
     Exit(i32),
@@ -89,6 +96,8 @@ pub struct Policy {
     pub stop_timeout: Duration,
     /// Exit codes (after the 128+N mapping) that liftoff reports as 0.
     pub success_codes: Vec<i32>,
+    /// Time from the first shutdown signal to forwarding it; counts inside the stop timeout.
+    pub drain_delay: Duration,
 }
 
 /// Where the supervision is in its life.
@@ -96,6 +105,13 @@ pub struct Policy {
 enum Phase {
     /// The main child runs; signals are forwarded.
     Running,
+    /// A shutdown signal arrived and is held until `until` (the drain delay) while the
+    /// server keeps serving; SIGKILL at `deadline` all the same.
+    Delaying {
+        until: Instant,
+        deadline: Instant,
+        signal: Signal,
+    },
     /// A shutdown signal was forwarded; SIGKILL at `deadline`, maybe a resend before.
     Stopping {
         deadline: Instant,
@@ -119,6 +135,9 @@ pub struct State {
     policy: Policy,
     main_pid: i32,
     phase: Phase,
+    /// The first shutdown signal received (whatever the table made of it), so that the
+    /// caller can tell "the child was stopped" from "the child finished".
+    shutdown: Option<Signal>,
 }
 
 impl State {
@@ -128,7 +147,13 @@ impl State {
             policy,
             main_pid,
             phase: Phase::Running,
+            shutdown: None,
         }
+    }
+
+    /// The first shutdown signal liftoff received, if any.
+    pub fn shutdown(&self) -> Option<Signal> {
+        self.shutdown
     }
 
     /// The earliest instant at which [`Event::Timer`] must be delivered; `None` means
@@ -136,6 +161,9 @@ impl State {
     pub fn deadline(&self) -> Option<Instant> {
         match self.phase {
             Phase::Running | Phase::Killed => None,
+            Phase::Delaying {
+                until, deadline, ..
+            } => Some(until.min(deadline)),
             Phase::Stopping { deadline, resend } => {
                 Some(resend.map_or(deadline, |(at, _)| at.min(deadline)))
             }
@@ -160,19 +188,28 @@ impl State {
             return Vec::new();
         };
         let shutdown = received.is_shutdown();
+        if shutdown && self.shutdown.is_none() {
+            self.shutdown = Some(received);
+        }
         match self.phase {
-            Phase::Running if shutdown => {
-                let deadline = now + self.policy.stop_timeout;
-                let resend = self
-                    .policy
-                    .table
-                    .resend_stop_after()
-                    .map(|after| (now + after, signal));
-                let resend = resend.filter(|(at, _)| *at < deadline);
-                self.phase = Phase::Stopping { deadline, resend };
-                vec![self.forward(signal, Cause::Forward)]
+            Phase::Running if shutdown && !self.policy.drain_delay.is_zero() => {
+                let delay = self.policy.drain_delay;
+                self.phase = Phase::Delaying {
+                    until: now + delay,
+                    deadline: now + self.policy.stop_timeout,
+                    signal,
+                };
+                vec![Action::Hold { signal, delay }]
             }
-            Phase::Running | Phase::Stopping { .. } if !shutdown => {
+            Phase::Running if shutdown => {
+                vec![self.stop(signal, now + self.policy.stop_timeout, now, Cause::Forward)]
+            }
+            Phase::Delaying {
+                deadline,
+                signal: held,
+                ..
+            } if shutdown => vec![self.stop(held, deadline, now, Cause::DrainDelaySkipped)],
+            Phase::Running | Phase::Delaying { .. } | Phase::Stopping { .. } if !shutdown => {
                 vec![self.forward(signal, Cause::Forward)]
             }
             Phase::Stopping { .. } => {
@@ -193,7 +230,9 @@ impl State {
             }
             // The group is already dying, or the main child is gone and there is no
             // one left to forward to but stragglers that are being stopped anyway.
-            Phase::Running | Phase::Killed | Phase::Draining { .. } => Vec::new(),
+            Phase::Running | Phase::Delaying { .. } | Phase::Killed | Phase::Draining { .. } => {
+                Vec::new()
+            }
         }
     }
 
@@ -232,13 +271,24 @@ impl State {
         match self.phase {
             Phase::Draining { code, .. } => vec![Action::Exit(code)],
             // Unreachable while the main child is unreaped: it is our child.
-            Phase::Running | Phase::Stopping { .. } | Phase::Killed => Vec::new(),
+            Phase::Running | Phase::Delaying { .. } | Phase::Stopping { .. } | Phase::Killed => {
+                Vec::new()
+            }
         }
     }
 
     /// A deadline passed: resend, escalate to SIGKILL, or give up waiting.
     fn on_timer(&mut self, now: Instant) -> Vec<Action> {
         match self.phase {
+            Phase::Delaying { deadline, .. } if now >= deadline => {
+                self.phase = Phase::Killed;
+                vec![kill_group(Cause::StopTimeout)]
+            }
+            Phase::Delaying {
+                until,
+                deadline,
+                signal,
+            } if now >= until => vec![self.stop(signal, deadline, now, Cause::DrainDelayOver)],
             Phase::Stopping { deadline, .. } if now >= deadline => {
                 self.phase = Phase::Killed;
                 vec![kill_group(Cause::StopTimeout)]
@@ -269,10 +319,25 @@ impl State {
                 vec![kill_group(Cause::DrainTimeout)]
             }
             // Woken early (timers are not exact): wait again for the same deadline.
-            Phase::Running | Phase::Stopping { .. } | Phase::Killed | Phase::Draining { .. } => {
-                Vec::new()
-            }
+            Phase::Running
+            | Phase::Delaying { .. }
+            | Phase::Stopping { .. }
+            | Phase::Killed
+            | Phase::Draining { .. } => Vec::new(),
         }
+    }
+
+    /// Forwards the stop `signal` now, with SIGKILL at `deadline` and, for servers that
+    /// need it, the same signal once more before that.
+    fn stop(&mut self, signal: Signal, deadline: Instant, now: Instant, cause: Cause) -> Action {
+        let resend = self
+            .policy
+            .table
+            .resend_stop_after()
+            .map(|after| (now + after, signal))
+            .filter(|(at, _)| *at < deadline);
+        self.phase = Phase::Stopping { deadline, resend };
+        self.forward(signal, cause)
     }
 
     /// Sends `signal` to the configured target.
@@ -296,3 +361,6 @@ fn kill_group(cause: Cause) -> Action {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod drain_tests;

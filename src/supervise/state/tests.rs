@@ -19,6 +19,7 @@ fn state_with_codes(table: SignalTable, target: SignalTarget, success_codes: Vec
         table,
         stop_timeout: STOP,
         success_codes,
+        drain_delay: Duration::ZERO,
     };
     State::new(policy, MAIN)
 }
@@ -238,6 +239,7 @@ fn no_resend_when_the_stop_timeout_comes_first_or_the_table_has_none() {
         table: SignalTable::gunicorn(),
         stop_timeout: Duration::from_secs(1),
         success_codes: Vec::new(),
+        drain_delay: Duration::ZERO,
     };
     let mut s = State::new(policy, MAIN);
     s.handle(Event::Signal(Signal::TERM), t0);
