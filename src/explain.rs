@@ -8,7 +8,7 @@ use crate::config::{Layers, source_name, suggest};
 use crate::exit::Failure;
 use crate::plan::{self, Plan, Request, Target};
 use crate::profile::{self, Defaults};
-use crate::settings::{KEYS, ServerKind, TABLE_KEYS};
+use crate::settings::{GUNICORN_KEYS, KEYS, ServerKind, TABLE_KEYS};
 
 /// One effective key: its value and where it came from.
 #[derive(Debug, Serialize)]
@@ -62,26 +62,11 @@ pub fn run(layers: &Layers, global: &GlobalArgs, args: &ConfigArgs) -> anyhow::R
 
 /// Which keys apply to a server.
 fn applies(key: &str, server: ServerKind) -> bool {
-    const GUNICORN: &[&str] = &[
-        "workers",
-        "workers_per_core",
-        "min_workers",
-        "max_workers",
-        "worker_memory",
-        "threads",
-        "worker_class",
-        "timeout",
-        "graceful_timeout",
-        "keepalive",
-        "worker_tmp_dir",
-        "gunicorn_config",
-        "access_log",
-    ];
     const FLASK: &[&str] = &["debug"];
     match key {
         "app" | "host" | "port" | "reload" => server != ServerKind::Command,
         "command" => server == ServerKind::Command,
-        k if GUNICORN.contains(&k) => server == ServerKind::Gunicorn,
+        k if GUNICORN_KEYS.contains(&k) => server == ServerKind::Gunicorn,
         k if FLASK.contains(&k) => server == ServerKind::Flask,
         _ => true,
     }

@@ -135,6 +135,23 @@ pub const KEYS: &[&str] = &[
     "debug",
 ];
 
+/// Keys that only gunicorn profiles use (`config` shows them for gunicorn only).
+pub const GUNICORN_KEYS: &[&str] = &[
+    "workers",
+    "workers_per_core",
+    "min_workers",
+    "max_workers",
+    "worker_memory",
+    "threads",
+    "worker_class",
+    "timeout",
+    "graceful_timeout",
+    "keepalive",
+    "worker_tmp_dir",
+    "gunicorn_config",
+    "access_log",
+];
+
 /// Keys whose value is a table with free-form keys (variable or signal names).
 pub const TABLE_KEYS: &[&str] = &["env", "signals"];
 
@@ -358,6 +375,13 @@ impl Dur {
     }
 }
 
+/// The text of an optional string key, or `default`.
+pub fn text_or(value: &Option<Text>, default: &str) -> String {
+    value
+        .as_ref()
+        .map_or_else(|| default.to_string(), |t| t.0.clone())
+}
+
 impl fmt::Display for Dur {
     /// Prints `28s`, `1m 30s`, `500ms`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -568,6 +592,13 @@ mod tests {
             err.contains("a list of commands, each a list of words"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn key_groups_name_real_keys() {
+        for key in GUNICORN_KEYS.iter().chain(TABLE_KEYS) {
+            assert!(KEYS.contains(key), "{key} is not a key");
+        }
     }
 
     #[test]

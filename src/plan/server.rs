@@ -82,10 +82,7 @@ impl Resolver<'_> {
         budget_warnings(graceful, stop, warnings);
         let g = profile::Gunicorn {
             config: s.gunicorn_config.as_ref().map(|t| t.0.clone()),
-            host: s
-                .host
-                .as_ref()
-                .map_or(defaults.host.into(), |t| t.0.clone()),
+            host: crate::settings::text_or(&s.host, defaults.host),
             port: s.port.unwrap_or(defaults.port),
             workers: sized.count,
             threads: s.threads,
@@ -145,10 +142,7 @@ impl Resolver<'_> {
         let defaults = Defaults::of(ServerKind::Flask);
         let f = profile::Flask {
             app: s.app.as_ref().map(|t| t.0.clone()),
-            host: s
-                .host
-                .as_ref()
-                .map_or(defaults.host.into(), |t| t.0.clone()),
+            host: crate::settings::text_or(&s.host, defaults.host),
             port: s.port.unwrap_or(defaults.port),
             reload: s.reload.unwrap_or(true),
             debug: s.debug.unwrap_or(false),

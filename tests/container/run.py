@@ -19,7 +19,9 @@ Every container, image, network and temporary file is removed at the end, even w
 check fails or the run is interrupted. Each step prints what it took.
 
 Environment: LIFTOFF_BIN (the binary to put in the image; default target/debug/liftoff),
-KEEP=1 (leave containers and images for debugging).
+RUST_IMAGE (a local image with cargo, gcc and libc headers: build liftoff in the
+Dockerfile's Rust stage instead; its crates come from crates.io), KEEP=1 (leave containers
+and images for debugging).
 """
 
 from __future__ import annotations
@@ -102,6 +104,10 @@ class CheckFailed(Exception):
     """A check found the container behaving differently from what the issue asks."""
 
 
+class StoppedEarly(CheckFailed):
+    """A container stopped while a check waited for it; waiting longer cannot help."""
+
+
 def expect(condition: bool, message: str) -> None:
     """Fails the current check with `message` unless `condition` holds."""
     if not condition:
@@ -117,6 +123,8 @@ def wait_until(deadline: float, what: str, probe):
             value = probe()
             if value:
                 return value
+        except StoppedEarly:
+            raise
         except (OSError, http.client.HTTPException, CheckFailed) as err:
             last_error = err
         time.sleep(0.1)
@@ -237,7 +245,7 @@ class Engine:
             self.compose(files, env, "down", "-t", "0", check=False)
         for name in reversed(self.containers):
             self.podman("rm", "-f", "-t", "0", name, check=False)
-        for network in self.networks:
+        for network in dict.fromkeys(self.networks):
             self.podman("network", "rm", "-f", network, check=False)
         for image in reversed(self.images):
             self.podman("rmi", "-f", image, check=False)
@@ -277,6 +285,11 @@ class Runner:
             print(f"FAILED: {name}:\n{traceback.format_exc()}", flush=True)
             if fatal:
                 raise
+        except BaseException:
+            # Interrupted: the step did not pass, and nothing after it runs.
+            outcome = "FAILED"
+            self.failed.append(name)
+            raise
         finally:
             took = time.monotonic() - start
             self.timings.append((name, took, outcome))
@@ -290,7 +303,7 @@ class Runner:
         print(f"  {time.monotonic() - self.started:7.1f}s  total")
         checks = [t for t in self.timings if t[0].startswith("check:")]
         failed = sum(1 for t in checks if t[2] != "ok")
-        print(f"container checks: {len(checks) - failed} passed, {failed} failed")
+        print(f"containers: {len(checks) - failed} passed, {failed} failed")
         return 1 if self.failed else 0
 
 
@@ -326,6 +339,19 @@ def liftoff_binary() -> Path:
     return binary
 
 
+def binary_image(engine: Engine, binary: Path, workdir: Path) -> str:
+    """Imports an image that holds only /liftoff, to pass to the build as LIFTOFF_FROM."""
+    image = f"localhost/{engine.name('bin')}"
+    engine.images.append(image)
+    staging = workdir / "bin"
+    staging.mkdir()
+    shutil.copy2(binary, staging / "liftoff")
+    tar = workdir / "liftoff.tar"
+    subprocess.run(["tar", "-C", str(staging), "-cf", str(tar), "liftoff"], check=True)
+    engine.podman("import", str(tar), image)
+    return image
+
+
 def build_args_for_certificates(workdir: Path) -> list[str]:
     """Volumes that let pip in the build trust the certificate authorities this machine trusts.
 
@@ -348,16 +374,32 @@ class Suite:
         self.runner = runner
         self.image = image
 
-    def serving(self, port: int, server: str, deadline: float = 60) -> str:
-        """Waits until GET /health on `port` is 200 from `server`; returns the body."""
+    def serving(self, port: int, server: str, container: str, deadline: float = 60) -> str:
+        """Waits until GET /health on `port` is 200 from `server`; returns the body.
+
+        Fails at once, with the container's logs, when the container is no longer running.
+        """
+        last_look = [time.monotonic()]
 
         def probe():
+            if time.monotonic() - last_look[0] > 1:
+                last_look[0] = time.monotonic()
+                self.still_running(container)
             status, header, body = http_get(port, "/health")
             expect(status == 200, f"/health answered {status}")
             expect(header.startswith(server), f"Server is {header!r}, expected {server}")
             return body
 
         return wait_until(deadline, f"{server} to serve /health on port {port}", probe)
+
+    def still_running(self, container: str) -> None:
+        """Raises, with the container's logs, when it has stopped."""
+        state = self.engine.podman("inspect", container, "--format", "{{.State.Status}}")
+        if state.stdout.strip() != "running":
+            raise StoppedEarly(
+                f"{container} is {state.stdout.strip()}, exit code "
+                f"{self.engine.exit_code(container)}; logs:\n{self.engine.logs(container)}"
+            )
 
     def gunicorn_workers(self, container: str, expected: int) -> list[dict]:
         """Waits until the gunicorn master under PID 1 has `expected` workers."""
@@ -388,7 +430,7 @@ class Suite:
         expect(config.get("Entrypoint") == ["liftoff"], f"Entrypoint: {config.get('Entrypoint')}")
         expect(config.get("Cmd") == ["prod"], f"Cmd: {config.get('Cmd')}")
         expect(config.get("StopSignal") == "SIGTERM", f"StopSignal: {config.get('StopSignal')}")
-        expect(config.get("User") == "app", f"User: {config.get('User')}")
+        expect(config.get("User") == "10001:10001", f"User: {config.get('User')}")
         expect(f"{PROD_PORT}/tcp" in (config.get("ExposedPorts") or {}), f"{config}")
         out = self.engine.podman("image", "inspect", self.image, "--format", "{{json .HealthCheck}}")
         health = json.loads(out.stdout) or {}
@@ -400,7 +442,7 @@ class Suite:
         expect(port_is_free(PROD_PORT), f"port {PROD_PORT} is taken on this machine")
         container = self.engine.start("default", "--cpus", "2", self.image)
         self.default = container
-        self.serving(PROD_PORT, "gunicorn")
+        self.serving(PROD_PORT, "gunicorn", self.default)
         argv = self.pid1(container)
         expect(argv[:2] == ["liftoff", "prod"], f"PID 1 is {argv}")
         uid = self.engine.podman("exec", container, "id", "-u").stdout.strip()
@@ -411,7 +453,7 @@ class Suite:
         """`--cpus 1` gives 3 workers (1 x 2 + 1): the CPU quota, not the host's 2 cores."""
         port = free_port()
         container = self.engine.start("cpus1", "--cpus", "1", "-e", f"PORT={port}", self.image)
-        self.serving(port, "gunicorn")
+        self.serving(port, "gunicorn", container)
         self.gunicorn_workers(container, 3)
 
     def check_healthcheck(self):
@@ -443,7 +485,7 @@ class Suite:
             return True
 
         wait_until(10, "no zombies under liftoff", no_zombies)
-        self.serving(PROD_PORT, "gunicorn")
+        self.serving(PROD_PORT, "gunicorn", self.default)
         control = self.engine.start("noreap", "--entrypoint", "sleep", self.image, "infinity")
         self.engine.podman("exec", control, "python3", "-c", ORPHAN_STORM, timeout=120)
         zombies = [p for p in self.engine.processes(control) if p["state"] == "Z"]
@@ -487,10 +529,18 @@ class Suite:
         env = ["FLASK_ENV=development", "ENVIRONMENT=local", "FLASK_DEBUG=1", "APP_ENV=dev"]
         args = [arg for pair in env for arg in ("-e", pair)]
         container = self.engine.start("env", "-e", f"PORT={port}", *args, self.image)
-        self.serving(port, "gunicorn")
+        self.serving(port, "gunicorn", container)
         self.gunicorn_workers(container, 5)
         argv = self.pid1(container)
         expect(argv[:2] == ["liftoff", "prod"], f"PID 1 is {argv}")
+
+    def check_read_only_root(self):
+        """With a read-only root filesystem (tmpfs on /tmp, as --read-only gives), gunicorn
+        still serves: liftoff writes nothing and the heartbeat goes to /dev/shm."""
+        port = free_port()
+        container = self.engine.start("readonly", "--read-only", "-e", f"PORT={port}", self.image)
+        self.serving(port, "gunicorn", container)
+        self.gunicorn_workers(container, 5)
 
     def check_passthrough(self):
         """Any other word runs that program under liftoff, with its own exit code."""
@@ -519,17 +569,20 @@ class Suite:
         return main, control, env
 
     def check_compose_dev(self):
-        """`podman-compose up`: liftoff dev serves on 8080 with Flask's dev server, reloads
-        an edited file, and `down` stops it within a few seconds; the control (the dev
-        server as PID 1 without liftoff) takes the full kill timeout."""
+        """`podman-compose up`: liftoff dev serves on 8080 with Flask's dev server and is
+        healthy, reloads an edited file, and `down` stops it within a few seconds; the
+        control (the dev server as PID 1 without liftoff) takes the full kill timeout."""
         expect(port_is_free(DEV_PORT), f"port {DEV_PORT} is taken on this machine")
         main, control, env = self.compose_files()
-        self.engine.compose(main, env, "up", "-d", "--no-build")
-        body = self.serving(DEV_PORT, "Werkzeug")
         container = f"{self.engine.name('compose').replace('-', '')}_api_1"
+        self.engine.compose(main, env, "up", "-d", "--no-build")
+        body = self.serving(DEV_PORT, "Werkzeug", container)
         argv = self.pid1(container)
         expect(argv[:2] == ["liftoff", "dev"], f"PID 1 is {argv}")
         expect('"ok"' in body, f"unexpected body {body!r}")
+        # The service's healthcheck overrides the image's (which probes the prod port).
+        health = self.engine.podman("healthcheck", "run", container, check=False)
+        expect(health.returncode == 0, f"the dev service is unhealthy: {quiet(health.stdout + health.stderr)}")
         source = self.app_dir / "app.py"
         text = source.read_text()
         edited = text.replace('status="ok", pid=', 'status="reloaded", pid=')
@@ -544,7 +597,7 @@ class Suite:
         expect(port_is_free(DEV_PORT), f"port {DEV_PORT} still answers after down")
 
         self.engine.compose(control, env, "up", "-d", "--no-build")
-        self.serving(DEV_PORT, "Werkzeug")
+        self.serving(DEV_PORT, "Werkzeug", container)
         start = time.monotonic()
         self.engine.compose(control, env, "down", "-t", str(KILL_TIMEOUT))
         control_took = time.monotonic() - start
@@ -586,32 +639,33 @@ def main() -> int:
         with runner.step("preflight: tools", fatal=True):
             missing = [t for t in ("podman", "runc", "mmdebstrap", "podman-compose") if not shutil.which(t)]
             expect(not missing, f"missing {missing}: apt-get install podman runc mmdebstrap podman-compose")
-            binary = liftoff_binary()
+            binary = None if os.environ.get("RUST_IMAGE") else liftoff_binary()
         with runner.step("base image: mmdebstrap (cached)", fatal=True):
             tarball = base_tarball()
         with runner.step("base image: podman import", fatal=True):
             base = f"localhost/{engine.name('base')}"
             engine.images.append(base)
             engine.podman("import", str(tarball), base)
-        with runner.step("liftoff binary image: podman import", fatal=True):
-            bin_image = f"localhost/{engine.name('bin')}"
-            engine.images.append(bin_image)
-            staging = workdir / "bin"
-            staging.mkdir()
-            shutil.copy2(binary, staging / "liftoff")
-            tar = workdir / "liftoff.tar"
-            subprocess.run(["tar", "-C", str(staging), "-cf", str(tar), "liftoff"], check=True)
-            engine.podman("import", str(tar), bin_image)
+        rust_image = os.environ.get("RUST_IMAGE")
+        if rust_image:
+            # podman 4.3 ignores the stage-naming default of LIFTOFF_FROM: name it.
+            liftoff_args = ["--build-arg", f"RUST_IMAGE={rust_image}", "--build-arg", "LIFTOFF_FROM=build"]
+        else:
+            with runner.step("liftoff binary image: podman import", fatal=True):
+                bin_image = binary_image(engine, binary, workdir)
+            liftoff_args = ["--build-arg", f"LIFTOFF_FROM={bin_image}"]
         with runner.step("podman build docker/Dockerfile", fatal=True):
             image = f"localhost/{engine.name('app')}"
             engine.images.append(image)
+            # Docker format: podman drops HEALTHCHECK from OCI images.
             engine.podman(
                 "build", "--format", "docker", "--network", "host",
                 "-f", str(ROOT / "docker" / "Dockerfile"),
                 "--build-arg", f"PYTHON_IMAGE={base}",
-                "--build-arg", f"LIFTOFF_FROM={bin_image}",
+                *liftoff_args,
                 *build_args_for_certificates(workdir),
                 "-t", image, str(ROOT),
+                timeout=1800,
             )
         suite = Suite(engine, runner, image)
         with runner.step("check: image config"):
@@ -632,6 +686,8 @@ def main() -> int:
             suite.check_cpus_one()
         with runner.step("check: FLASK_ENV/ENVIRONMENT do not change the profile"):
             suite.check_profile_not_from_env()
+        with runner.step("check: read-only root filesystem"):
+            suite.check_read_only_root()
         with runner.step("check: passthrough (42, exit 7, 127)"):
             suite.check_passthrough()
         with runner.step("check: compose dev on 8080, reload, quick down (control: kill timeout)"):

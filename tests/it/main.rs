@@ -5,5 +5,6 @@ mod core;
 mod entrypoint;
 mod health;
 mod limits;
+mod snapshots;
 mod supervise;
 mod support;
