@@ -97,8 +97,8 @@ pub struct GlobalArgs {
     pub drain_delay: Option<String>,
 
     /// Wait until this answers before starting: tcp://host:port or http://host:port/path
-    /// (repeatable)
-    #[arg(long, value_name = "URL")]
+    /// (repeatable, or comma-separated as in LIFTOFF_WAIT_FOR)
+    #[arg(long, value_name = "URL", value_delimiter = ',')]
     pub wait_for: Vec<String>,
 
     /// How long to wait for the --wait-for dependencies (default 30s)
@@ -470,6 +470,13 @@ mod tests {
             assert_eq!(global.user.as_deref(), Some("app:app"), "{line}");
             assert_eq!(global.env_file, Some(PathBuf::from(".env")), "{line}");
             assert_eq!(global.before, ["true", "false"], "{line}");
+        }
+        for line in [
+            "--wait-for tcp://db:5432,http://api/h run -- x",
+            "run --wait-for tcp://db:5432,http://api/h -- x",
+        ] {
+            let global = p(line).globals();
+            assert_eq!(global.wait_for, ["tcp://db:5432", "http://api/h"], "{line}");
         }
         let rest = os(&[
             "--user",

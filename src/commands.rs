@@ -221,22 +221,29 @@ fn signal_name(raw: i32) -> String {
 fn resolve(layers: &Layers, request: &Request) -> anyhow::Result<Plan> {
     plan::resolve(layers, request).map_err(|err| {
         match (&request.target, err.downcast_ref::<Failure>()) {
-            (Target::Program(argv), Some(Failure::NotFound(message))) => {
+            (Target::Program(argv), Some(Failure::NotFound(message)))
+                if message.starts_with(&format!("program `{}` ", argv[0].to_string_lossy())) =>
+            {
                 let word = argv[0].to_string_lossy();
-                let profiles = layers.all_profiles();
-                let names: Vec<&str> = profiles.iter().map(String::as_str).collect();
-                let hint =
-                    suggest(&word, &names).replace("did you mean `", "did you mean the profile `");
-                let hint = if hint.is_empty() {
-                    "; it is not a profile either".to_string()
-                } else {
-                    hint
-                };
-                Failure::NotFound(format!("{message}{hint}")).into()
+                Failure::NotFound(format!("{message}{}", profile_hint(layers, &word))).into()
             }
             _ => err,
         }
     })
+}
+
+/// What to say about profiles when a program word is not found: the word may be a profile
+/// run through `run --`, or a near miss of one.
+fn profile_hint(layers: &Layers, word: &str) -> String {
+    let profiles = layers.all_profiles();
+    let names: Vec<&str> = profiles.iter().map(String::as_str).collect();
+    if names.contains(&word) {
+        return format!("; `{word}` is a profile: run it as `liftoff {word}`");
+    }
+    match suggest(word, &names) {
+        hint if hint.is_empty() => "; it is not a profile either".into(),
+        hint => hint.replace("did you mean `", "did you mean the profile `"),
+    }
 }
 
 /// What the supervisor needs from the plan.

@@ -184,6 +184,7 @@ fn unset_meaning(key: &str) -> &'static str {
         "worker_memory" => "unset: no memory cap on the worker count",
         "gunicorn_config" => "unset: no -c (gunicorn still reads ./gunicorn.conf.py if present)",
         "app" => "unset: Flask finds FLASK_APP, app.py or wsgi.py",
+        "program" => "unset: the first word of `command`",
         "user" => "unset: the program runs as liftoff's own user",
         "env_file" => "unset: no env file",
         _ => "unset: the server's own default applies",

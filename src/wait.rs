@@ -9,8 +9,10 @@
 //!
 //! liftoff is one thread with its signals blocked, so the pauses are `sigtimedwait` on
 //! the shutdown signals rather than sleeps: a SIGTERM during the wait ends it at once.
-//! A single probe is bounded by [`PROBE_TIMEOUT`], which is therefore the longest a
-//! signal can wait (when a dependency's address swallows packets).
+//! Each connection attempt is bounded by [`PROBE_TIMEOUT`] per address, so a signal
+//! waits at most that long times the addresses a name resolves to (when they swallow
+//! packets). Name lookup goes through the system resolver, which has its own timeouts
+//! (resolv.conf) that liftoff cannot shorten without a thread.
 
 use std::fmt;
 use std::mem::MaybeUninit;
@@ -25,7 +27,7 @@ use serde::{Serialize, Serializer};
 use crate::exit::Failure;
 use crate::settings::Dur;
 
-/// The longest one probe may take (a connect to an address that drops packets).
+/// The longest one connection attempt to one address may take.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The first pause between rounds.
 const FIRST_PAUSE: Duration = Duration::from_millis(100);

@@ -106,11 +106,11 @@ impl Resolver<'_> {
             ));
         }
         let detail = format!(
-            "on {}, {} workers ({}), {} threads, worker timeout {}, graceful timeout {}",
+            "on {}, {} ({}), {}, worker timeout {}, graceful timeout {}",
             profile::bind(&g.host, g.port),
-            g.workers,
+            plural(g.workers, "worker"),
             sized.why,
-            g.threads.unwrap_or(1),
+            plural(g.threads.unwrap_or(1), "thread"),
             g.timeout
                 .map_or("30s (gunicorn default)".into(), |d| crate::settings::Dur(d)
                     .to_string()),
@@ -182,5 +182,14 @@ pub(super) fn budget_warnings(graceful: Duration, stop: Duration, warnings: &mut
             "stop_timeout ({}) is not below the 30s that ECS and Kubernetes wait before SIGKILL: the platform will kill the container first",
             Dur(stop)
         ));
+    }
+}
+
+/// `1 worker`, `5 workers`.
+fn plural(n: u32, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }
