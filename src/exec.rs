@@ -61,7 +61,10 @@ fn forget_subreaper(plan: &Plan) -> anyhow::Result<()> {
     if plan.before.is_empty() || std::process::id() == 1 {
         return Ok(());
     }
-    nix::sys::prctl::set_child_subreaper(false).context("failed to stop being a child subreaper")
+    #[cfg(target_os = "linux")]
+    nix::sys::prctl::set_child_subreaper(false)
+        .context("failed to stop being a child subreaper")?;
+    Ok(())
 }
 
 /// A C string from OS bytes; NUL bytes cannot be passed to a program.

@@ -279,6 +279,7 @@ fn shutdown_signals() -> SigSet {
 }
 
 /// Takes a pending signal of `set`, waiting up to `timeout` for one; `None` if none came.
+#[cfg(target_os = "linux")]
 fn next_signal(set: &SigSet, timeout: Duration) -> anyhow::Result<Option<i32>> {
     let timeout = libc::timespec {
         tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
@@ -297,6 +298,25 @@ fn next_signal(set: &SigSet, timeout: Duration) -> anyhow::Result<Option<i32>> {
             err => return Err(err).context("failed to wait for signals"),
         }
     }
+}
+
+/// macOS has no `sigtimedwait`: sleep through the pause, then take a shutdown signal
+/// that arrived meanwhile (it stays pending, since liftoff blocks it from the start).
+#[cfg(not(target_os = "linux"))]
+fn next_signal(set: &SigSet, timeout: Duration) -> anyhow::Result<Option<i32>> {
+    std::thread::sleep(timeout);
+    let mut pending = MaybeUninit::<libc::sigset_t>::zeroed();
+    // SAFETY: `pending` is a writable sigset_t.
+    if unsafe { libc::sigpending(pending.as_mut_ptr()) } != 0 {
+        return Err(Errno::last()).context("failed to read pending signals");
+    }
+    // SAFETY: sigpending filled the set.
+    let pending = unsafe { SigSet::from_sigset_t_unchecked(pending.assume_init()) };
+    if set.iter().any(|signal| pending.contains(signal)) {
+        let signal = set.wait().context("failed to take a pending signal")?;
+        return Ok(Some(signal as i32));
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
