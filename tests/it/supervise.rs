@@ -8,6 +8,7 @@
 
 mod exits;
 mod forwarding;
+mod orphans;
 mod reaping;
 mod servers;
 mod terminal;
