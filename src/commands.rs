@@ -144,7 +144,9 @@ fn start(layers: &Layers, request: &Request, inherited_mask: &SigSet) -> anyhow:
     } else {
         tracing::debug!("{}", plan.summary);
     }
-    if let Outcome::Signaled(signal) = crate::wait::wait(&plan.wait_for, plan.wait_timeout)? {
+    if let Outcome::Signaled(signal) =
+        crate::wait::wait(&plan.wait_for, plan.wait_timeout, &plan.signals)?
+    {
         tracing::info!(
             "received {} while waiting for dependencies; not starting",
             signal_name(signal)

@@ -13,6 +13,7 @@ use std::str::FromStr;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
+pub(crate) use mask::forwarded;
 #[cfg(target_os = "linux")]
 pub(crate) use mask::{all_signals, contains, handled, ignored_at_start};
 pub use mask::{block_at_start, restore_mask};
