@@ -178,13 +178,12 @@ fn run_before(plan: &Plan, inherited_mask: &SigSet) -> anyhow::Result<Option<i32
     for (i, step) in plan.before.iter().enumerate() {
         let n = i + 1;
         tracing::info!("before step {n}/{count}: {}", step.shown());
+        // Each step gets the profile's signal handling (issue 6): its rewrite table,
+        // target and stop timeout; only the server's drain delay and success codes
+        // are the server's alone.
         let spec = crate::supervise::Spec {
             program: step.program.clone(),
             argv: step.argv.clone(),
-            // Steps are commands, often scripts with children: signal them as a group,
-            // forward signals as they are (the server's rewrites are the server's).
-            target: crate::signals::SignalTarget::Group,
-            table: crate::signals::SignalTable::empty(),
             success_codes: Vec::new(),
             drain_delay: Duration::ZERO,
             ..spec(plan)

@@ -646,6 +646,30 @@ fn sigterm_during_a_before_step_stops_it_and_starts_nothing() {
 }
 
 #[test]
+fn before_steps_get_the_profiles_signal_table() {
+    // The step has HUP's default action (death); the profile drops HUP, so the step
+    // must never see it.
+    let dir = Dir::new(Some(
+        "[worker]\ncommand = [\"sh\", \"-c\", \"echo server\"]\n\
+         before = [[\"sh\", \"-c\", \"echo step ready; while [ ! -e go ]; do sleep 0.05; done; echo step done\"]]\n\
+         signals = { HUP = \"ignore\" }\n",
+    ));
+    let mut liftoff = Running::start(&dir.0, &["-v", "worker"]);
+    liftoff.wait_printed_or_exit("step ready", Duration::from_secs(10));
+    liftoff.signal(Signal::SIGHUP);
+    liftoff.wait_log("received signal signal=SIGHUP", Duration::from_secs(10));
+    dir.write("go", "");
+    let (status, _) = liftoff.wait_exit(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{}", liftoff.log());
+    assert_eq!(
+        liftoff.lines(),
+        ["step ready", "step done", "server"],
+        "{}",
+        liftoff.log()
+    );
+}
+
+#[test]
 fn supervised_programs_and_before_steps_run_as_the_user() {
     if !support::privileged_or_skip("supervised_programs_and_before_steps_run_as_the_user") {
         return;
