@@ -41,6 +41,7 @@ pub fn exec(plan: &Plan, inherited_mask: &SigSet) -> anyhow::Result<i32> {
         crate::user::become_user(user.uid, user.gid, &user.groups)
             .with_context(|| format!("failed to switch to user {}", user.describe()))?;
     }
+    crate::supervise::give_back_chld()?;
     crate::signals::restore_mask(inherited_mask).context("failed to restore the signal mask")?;
     let Err(errno) = nix::unistd::execve(&program, &argv, &env);
     let shown = plan.program.display();

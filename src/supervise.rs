@@ -89,6 +89,19 @@ pub fn run_outcome(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<Outco
     reaper::run(spec, inherited_mask)
 }
 
+/// Restores an inherited `SIGCHLD = SIG_IGN` that supervising (the `before` steps)
+/// reset for liftoff; exec mode calls this right before exec.
+#[cfg(target_os = "linux")]
+pub fn give_back_chld() -> anyhow::Result<()> {
+    reaper::give_back_chld()
+}
+
+/// Nothing to restore: without supervision (Linux-only) no disposition was changed.
+#[cfg(not(target_os = "linux"))]
+pub fn give_back_chld() -> anyhow::Result<()> {
+    Ok(())
+}
+
 /// Like [`run`] (which fails here: supervise mode needs Linux).
 #[cfg(not(target_os = "linux"))]
 pub fn run_outcome(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<Outcome> {

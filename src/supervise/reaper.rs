@@ -110,6 +110,25 @@ fn take_back_chld(ignored: &SigSet) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Puts back an inherited `SIGCHLD = SIG_IGN` that [`take_back_chld`] reset: exec mode
+/// calls this before exec, after the `before` steps were supervised, so the program
+/// starts with the dispositions liftoff inherited. A no-op when CHLD was not inherited
+/// ignored (and, when nothing was supervised, the disposition is still the inherited
+/// one, so reading it here is right too).
+pub fn give_back_chld() -> anyhow::Result<()> {
+    if !signals::contains(&inherited_ignored(), libc::SIGCHLD) {
+        return Ok(());
+    }
+    // SAFETY: setting SIG_IGN installs no handler; liftoff is single-threaded here.
+    let old = unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
+    anyhow::ensure!(
+        old != libc::SIG_ERR,
+        "failed to restore the inherited SIGCHLD disposition: {}",
+        Errno::last()
+    );
+    Ok(())
+}
+
 /// Sleeps in the kernel until a signal in `set` is pending or `deadline` passes;
 /// `None` means the deadline passed.
 fn wait(set: &SigSet, deadline: Option<Instant>) -> anyhow::Result<Option<Signal>> {
