@@ -109,6 +109,28 @@ fn exec_failure_after_fork_is_127_or_126() {
     }
 }
 
+#[test]
+fn a_missing_interpreter_reads_the_same_in_exec_and_supervise_mode() {
+    let dir = scratch("missing-interpreter");
+    let script = dir.join("server");
+    std::fs::write(&script, "#!/nonexistent/interpreter\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = script.to_str().unwrap();
+    for mode in ["exec", "supervise"] {
+        let mut cmd = liftoff();
+        cmd.args(["--mode", mode, "run", "--", script]);
+        let mut run = Running::start(cmd, false);
+        let code = run.wait(PROMPTLY);
+        let log = run.transcript();
+        assert_eq!(code, 127, "{mode}\n{log}");
+        assert!(
+            log.contains(script)
+                && log.contains("(the program, or the interpreter on its #! line, is missing)"),
+            "{mode}\n{log}"
+        );
+    }
+}
+
 /// Starts a shell that ignores TERM (and so does the `sleep` it becomes) and waits
 /// until it runs.
 fn term_ignoring_child(stop_timeout: &str) -> Running {
