@@ -8,6 +8,7 @@
 
 mod exits;
 mod forwarding;
+mod modes;
 mod orphans;
 mod reaping;
 mod servers;
