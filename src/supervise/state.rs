@@ -213,7 +213,9 @@ impl State {
         let Rewrite::Forward(signal) = self.policy.table.apply(received) else {
             return Vec::new();
         };
-        let shutdown = received.is_shutdown();
+        // The same test as during `wait_for`: TERM, INT, QUIT, or what the table
+        // turns into one of them.
+        let shutdown = self.policy.table.stops(received);
         if shutdown && self.shutdown.is_none() {
             self.shutdown = Some(received);
         }

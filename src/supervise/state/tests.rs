@@ -141,6 +141,24 @@ fn rewritten_shutdown_signal_is_what_the_child_gets() {
 }
 
 #[test]
+fn a_signal_rewritten_to_a_shutdown_signal_stops_like_one() {
+    let t0 = Instant::now();
+    let mut table = SignalTable::empty();
+    table.set(Signal::HUP, Rewrite::Forward(Signal::TERM));
+    let mut s = state(table, Child);
+    assert_eq!(
+        s.handle(Event::Signal(Signal::HUP), t0),
+        [send(Child, Signal::TERM, Cause::Forward)]
+    );
+    assert_eq!(s.deadline(), Some(t0 + STOP), "the stop timeout is armed");
+    assert_eq!(s.shutdown(), Some(Signal::HUP));
+    assert_eq!(
+        s.handle(Event::Signal(Signal::HUP), at(t0, 1.0)),
+        [kill_all(Signal::KILL, Cause::SecondSignal)]
+    );
+}
+
+#[test]
 fn ignored_shutdown_signal_does_nothing_at_all() {
     let t0 = Instant::now();
     let mut table = SignalTable::empty();
