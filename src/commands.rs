@@ -45,7 +45,7 @@ fn clap_outcome(err: clap::Error) -> anyhow::Result<i32> {
             .to_string();
         Err(Failure::Usage(text).into())
     } else {
-        print!("{}", err.render());
+        crate::output::out(&err.render().to_string());
         Ok(0)
     }
 }
@@ -294,8 +294,8 @@ fn print_plan(
     let (layers, request) = request(layers, outer, inner.command)?;
     let plan = resolve(&layers, &request)?;
     match format {
-        PlanFormat::Text => print!("{}", plan.to_text()),
-        PlanFormat::Json => println!("{}", plan.to_json()),
+        PlanFormat::Text => crate::output::out(&plan.to_text()),
+        PlanFormat::Json => crate::output::out(&format!("{}\n", plan.to_json())),
     }
     Ok(0)
 }
@@ -335,18 +335,21 @@ fn check(layers: &Layers) -> anyhow::Result<i32> {
         }
     }
     for line in &ok {
-        println!("{line}");
+        crate::output::out(&format!("{line}\n"));
     }
     for line in &warnings {
-        eprintln!("liftoff check: {line}");
+        crate::output::err(&format!("liftoff check: {line}"));
     }
     if problems.is_empty() {
         return Ok(0);
     }
     for line in &problems {
-        eprintln!("liftoff check: {line}");
+        crate::output::err(&format!("liftoff check: {line}"));
     }
-    eprintln!("liftoff check: {} problem(s) found", problems.len());
+    crate::output::err(&format!(
+        "liftoff check: {} problem(s) found",
+        problems.len()
+    ));
     Ok(exit::CONFIG)
 }
 

@@ -483,3 +483,23 @@ fn flask_serves_health_through_liftoff_dev() {
     assert!(log.contains("dev:") && log.contains("reload off"), "{log}");
     server.stop();
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_crash() {
+    let project = Project::new(&app_config());
+    for args in [&["--help"][..], &["plan", "sh"], &["config", "dev", "--explain"], &["check"]] {
+        // A pipe whose read end is closed before liftoff writes: every write is EPIPE.
+        let (read, write) = nix::unistd::pipe().unwrap();
+        drop(read);
+        let out = liftoff()
+            .current_dir(&project.dir)
+            .env("PATH", support::path_with_venv())
+            .args(args)
+            .stdout(Stdio::from(write))
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"), "{args:?}: {}", stderr(&out));
+    }
+}
