@@ -19,6 +19,12 @@ pub fn run(args: Vec<OsString>, inherited_mask: &SigSet) -> anyhow::Result<i32> 
         Ok(cli) => cli,
         Err(err) => return clap_outcome(err),
     };
+    if let Some(Command::Word(words)) = &cli.command
+        && words[0] == "help"
+    {
+        // `help` is reserved (no profile can take the name); it prints the help.
+        return clap_outcome(cli::parse(["liftoff", "--help"]).expect_err("--help"));
+    }
     let global = cli.globals();
     let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let layers = Layers::load(global.config.as_deref(), env)?;
@@ -67,11 +73,20 @@ fn request(
         None => profile("prod", ServerArgs::default()),
         Some(Command::Prod(args)) => profile("prod", args),
         Some(Command::Dev(args)) => profile("dev", args),
-        Some(Command::Run(args)) => Request {
-            target: Target::Program(args.argv),
-            global,
-            server: ServerArgs::default(),
-        },
+        Some(Command::Run(args)) => {
+            let first = args.argv[0].to_string_lossy();
+            if first.starts_with('-') {
+                return Err(Failure::Usage(format!(
+                    "run: `{first}` is not a program; give liftoff's flags before `--` and the program after it, e.g. liftoff run --mode supervise -- sh -c 'echo hi'"
+                ))
+                .into());
+            }
+            Request {
+                target: Target::Program(args.argv),
+                global,
+                server: ServerArgs::default(),
+            }
+        }
         Some(Command::Word(words)) => return word(layers, global, words),
         Some(other) => unreachable!("{other:?} is handled before"),
     };

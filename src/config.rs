@@ -190,6 +190,13 @@ fn check_tables(file: &str, table: &toml::Table) -> anyhow::Result<Vec<String>> 
             ));
             continue;
         };
+        if name.chars().any(|c| c.is_ascii_uppercase()) {
+            problems.push(format!(
+                "{file}: profile names are lowercase (figment compares them without case, liftoff's commands with it): rename [{name}] to [{}]",
+                name.to_ascii_lowercase()
+            ));
+            continue;
+        }
         match name.as_str() {
             "default" => {}
             "global" => problems.push(format!(

@@ -290,6 +290,7 @@ fn unknown_keys_and_bad_shapes_are_reported_with_suggestions() {
         ),
         ("[global]\nport = 3\n", &[], &["[global] is not supported"]),
         ("[check]\nport = 3\n", &[], &["[check] cannot be a profile"]),
+        ("[Prod]\nport = 3\n", &[], &["rename [Prod] to [prod]"]),
         (
             "",
             &[("LIFTOFF_WOKRERS", "3")],

@@ -7,18 +7,19 @@ use super::*;
 #[test]
 fn auto_mode_supervises_as_pid_1_or_for_a_drain_delay() {
     let rows = [
-        (Mode::Auto, true, false, Mode::Supervise),
-        (Mode::Auto, false, false, Mode::Exec),
-        (Mode::Auto, false, true, Mode::Supervise),
-        (Mode::Auto, true, true, Mode::Supervise),
-        (Mode::Exec, true, false, Mode::Exec),
-        (Mode::Supervise, false, false, Mode::Supervise),
+        (Mode::Auto, true, None, Mode::Supervise),
+        (Mode::Auto, false, None, Mode::Exec),
+        (Mode::Auto, false, Some("drain_delay"), Mode::Supervise),
+        (Mode::Auto, false, Some("success_codes"), Mode::Supervise),
+        (Mode::Auto, true, Some("drain_delay"), Mode::Supervise),
+        (Mode::Exec, true, None, Mode::Exec),
+        (Mode::Supervise, false, None, Mode::Supervise),
     ];
     for (mode, pid1, needs_parent, want) in rows {
         assert_eq!(
             decide_mode(mode, pid1, needs_parent).0,
             want,
-            "{mode} pid1={pid1} needs_parent={needs_parent}"
+            "{mode} pid1={pid1} needs_parent={needs_parent:?}"
         );
     }
 }

@@ -205,6 +205,10 @@ fn exit_codes_follow_the_contract() {
     let script = script.display().to_string();
     let cases: &[(&[&str], i32, &str)] = &[
         (&["sh", "-c", "exit 7"], 7, ""),
+        (&["--success-code", "7", "sh", "-c", "exit 7"], 0, ""),
+        (&["--success-code", "300", "sh", "-c", "exit 7"], 78, "300 is not an exit status"),
+        (&["run", "--port", "3", "--", "sh"], 2, "`--port` is not a program"),
+        (&["--stop-timeout", "-1", "sh"], 78, "`-1` is not a duration"),
         (
             &["no-such-program-xyz"],
             127,
@@ -487,7 +491,12 @@ fn flask_serves_health_through_liftoff_dev() {
 #[test]
 fn a_reader_that_goes_away_is_not_a_crash() {
     let project = Project::new(&app_config());
-    for args in [&["--help"][..], &["plan", "sh"], &["config", "dev", "--explain"], &["check"]] {
+    for args in [
+        &["--help"][..],
+        &["plan", "sh"],
+        &["config", "dev", "--explain"],
+        &["check"],
+    ] {
         // A pipe whose read end is closed before liftoff writes: every write is EPIPE.
         let (read, write) = nix::unistd::pipe().unwrap();
         drop(read);
@@ -500,6 +509,10 @@ fn a_reader_that_goes_away_is_not_a_crash() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
-        assert!(!stderr(&out).contains("panicked"), "{args:?}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("panicked"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
     }
 }
