@@ -206,9 +206,21 @@ fn exit_codes_follow_the_contract() {
     let cases: &[(&[&str], i32, &str)] = &[
         (&["sh", "-c", "exit 7"], 7, ""),
         (&["--success-code", "7", "sh", "-c", "exit 7"], 0, ""),
-        (&["--success-code", "300", "sh", "-c", "exit 7"], 78, "300 is not an exit status"),
-        (&["run", "--port", "3", "--", "sh"], 2, "`--port` is not a program"),
-        (&["--stop-timeout", "-1", "sh"], 78, "`-1` is not a duration"),
+        (
+            &["--success-code", "300", "sh", "-c", "exit 7"],
+            78,
+            "300 is not an exit status",
+        ),
+        (
+            &["run", "--port", "3", "--", "sh"],
+            2,
+            "`--port` is not a program",
+        ),
+        (
+            &["--stop-timeout", "-1", "sh"],
+            78,
+            "`-1` is not a duration",
+        ),
         (
             &["no-such-program-xyz"],
             127,
