@@ -1,6 +1,7 @@
 //! What each command does: classify the command word, resolve, then run, print or check.
 
 use std::ffi::OsString;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -27,11 +28,13 @@ pub fn run(args: Vec<OsString>, inherited_mask: &SigSet) -> anyhow::Result<i32> 
     }
     let global = cli.globals();
     let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    if let Some(Command::Check(_)) = cli.command {
+        return check(global.config.as_deref(), env);
+    }
     let layers = Layers::load(global.config.as_deref(), env)?;
     match cli.command {
         Some(Command::Plan(args)) => print_plan(&layers, &global, args.command, args.format),
         Some(Command::Config(args)) => crate::explain::run(&layers, &global, &args),
-        Some(Command::Check(_)) => check(&layers),
         Some(Command::Health(args)) => health(&layers, &args),
         command => {
             let (layers, request) = request(layers, global, command)?;
@@ -315,57 +318,68 @@ fn print_plan(
     Ok(0)
 }
 
-/// `liftoff check`: resolves every profile; lists every problem, exit 0 or 78.
-fn check(layers: &Layers) -> anyhow::Result<i32> {
-    let mut problems = Vec::new();
+/// `liftoff check`: checks the file's shape and the environment, then resolves every
+/// profile that the problems found so far do not block; lists every problem, exit 0 or 78.
+fn check(config_flag: Option<&Path>, env: Vec<(OsString, OsString)>) -> anyhow::Result<i32> {
+    let (layers, mut problems) = Layers::load_lenient(config_flag, env)?;
     if layers.file.is_none() {
         problems.push(
             "no config file: looked for --config, LIFTOFF_CONFIG and ./liftoff.toml".to_string(),
         );
     }
-    let mut ok = Vec::new();
     let mut warnings = Vec::new();
-    for profile in layers.all_profiles() {
+    for profile in layers
+        .all_profiles()
+        .into_iter()
+        .filter(|p| !layers.is_tainted(p))
+    {
         let request = Request {
             target: Target::Profile(profile.clone()),
             global: GlobalArgs::default(),
             server: ServerArgs::default(),
         };
-        match plan::resolve(layers, &request) {
+        match plan::resolve(&layers, &request) {
             Ok(plan) => {
-                ok.push(format!("ok: {profile}: {}", plan.program.display()));
+                crate::output::out(&format!("ok: {profile}: {}\n", plan.program.display()));
                 warnings.extend(
                     plan.warnings
                         .iter()
                         .map(|w| format!("warning: [{profile}]: {w}")),
                 );
             }
-            Err(err) => problems.push(format!(
-                "[{profile}]: {}",
-                err.chain()
+            Err(err) => {
+                let message = err
+                    .chain()
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
-                    .join(": ")
-            )),
+                    .join(": ");
+                // Messages from the file already name the table; those from the
+                // environment apply to every profile and are listed once.
+                let global = ["environment variable", "flag "]
+                    .iter()
+                    .any(|p| message.starts_with(p));
+                let line = if global || message.contains(&format!("[{profile}]")) {
+                    message
+                } else {
+                    format!("[{profile}]: {message}")
+                };
+                if !problems.contains(&line) {
+                    problems.push(line);
+                }
+            }
         }
     }
-    for line in &ok {
-        crate::output::out(&format!("{line}\n"));
-    }
-    for line in &warnings {
+    for line in warnings.iter().chain(&problems) {
         crate::output::err(&format!("liftoff check: {line}"));
     }
-    if problems.is_empty() {
-        return Ok(0);
+    match problems.len() {
+        0 => Ok(0),
+        n => {
+            let noun = if n == 1 { "problem" } else { "problems" };
+            crate::output::err(&format!("liftoff check: {n} {noun} found"));
+            Ok(exit::CONFIG)
+        }
     }
-    for line in &problems {
-        crate::output::err(&format!("liftoff check: {line}"));
-    }
-    crate::output::err(&format!(
-        "liftoff check: {} problem(s) found",
-        problems.len()
-    ));
-    Ok(exit::CONFIG)
 }
 
 /// `liftoff health`: GET the prod profile's port unless a URL is given.
@@ -377,8 +391,9 @@ fn health(layers: &Layers, args: &cli::HealthArgs) -> anyhow::Result<i32> {
         Some(url) => url.clone(),
         None => {
             let (_, settings) = layers.settings(Some("prod"))?;
-            let port = settings.port.unwrap_or(
+            let port = settings.port.map_or(
                 crate::profile::Defaults::of(crate::settings::ServerKind::Gunicorn).port,
+                |p| p.0,
             );
             format!("http://127.0.0.1:{port}/health")
         }

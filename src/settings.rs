@@ -61,7 +61,7 @@ pub struct Settings {
     /// Address to bind.
     pub host: Option<Text>,
     /// Port to bind.
-    pub port: Option<u16>,
+    pub port: Option<Port>,
     /// `auto` or a number of gunicorn workers.
     pub workers: Option<WorkerCount>,
     /// Workers per CPU for `workers = "auto"`.
@@ -436,6 +436,43 @@ impl<'de> Deserialize<'de> for Dur {
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dur, E> {
                 Dur::from_secs(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A TCP port, 1 to 65535 (0 would bind a random port nobody can find).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Port(pub u16);
+
+impl<'de> Deserialize<'de> for Port {
+    /// Accepts a number from 1 to 65535, or a string of one.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Port;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a port number from 1 to 65535")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Port, E> {
+                match u16::try_from(v) {
+                    Ok(port) if port > 0 => Ok(Port(port)),
+                    _ => Err(E::invalid_value(de::Unexpected::Unsigned(v), &self)),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Port, E> {
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Port, E> {
+                match v.trim().parse::<u64>() {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                }
             }
         }
         d.deserialize_any(V)

@@ -383,20 +383,26 @@ fn check_passes_a_good_file_and_lists_every_problem_of_a_bad_one() {
     let out = project.run(&["check"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let bad = format!(
-        "{}\n[broken]\ncommand = [\"no-such-tool-xyz\"]\n[empty]\nport = 1\n",
+        "{}\n[broken]\ncommand = [\"no-such-tool-xyz\"]\n[empty]\nport = 1\n[typo]\nwrokers = 1\n",
         app_config()
     );
     let project = Project::new(&bad);
-    let out = project.run(&["check"], &[]);
+    let out = project.run(&["check"], &[("LIFTOFF_NOSUCH", "1")]);
     assert_eq!(out.status.code(), Some(78));
     let err = stderr(&out);
+    for needle in [
+        "[broken]: program `no-such-tool-xyz` not found",
+        "[empty] runs nothing",
+        "[typo]: unknown key `wrokers`",
+        "environment variable LIFTOFF_NOSUCH: unknown key",
+        "4 problems found",
+    ] {
+        assert!(err.contains(needle), "{err} lacks {needle:?}");
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        err.contains("[broken]") && err.contains("no-such-tool-xyz"),
-        "{err}"
-    );
-    assert!(
-        err.contains("[empty]") && err.contains("runs nothing"),
-        "{err}"
+        text.contains("ok: prod:") && text.contains("ok: dev:"),
+        "clean profiles are still resolved: {text}"
     );
     let nowhere = Project::new("");
     std::fs::remove_file(nowhere.dir.join("liftoff.toml")).unwrap();
