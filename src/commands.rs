@@ -46,13 +46,7 @@ pub fn run(args: Vec<OsString>, inherited_mask: &SigSet) -> anyhow::Result<i32> 
 /// Help and version print and succeed; anything else clap rejects is a usage error.
 fn clap_outcome(err: clap::Error) -> anyhow::Result<i32> {
     if err.use_stderr() {
-        let text = err.render().to_string();
-        let text = text
-            .strip_prefix("error: ")
-            .unwrap_or(&text)
-            .trim_end()
-            .to_string();
-        Err(Failure::Usage(text).into())
+        Err(usage(&err).into())
     } else {
         crate::output::out(&err.render().to_string());
         Ok(0)
@@ -139,13 +133,27 @@ fn word(
 
 /// A clap error as a usage failure (for the second parse, of a profile's flags).
 fn usage(err: &clap::Error) -> Failure {
-    let text = err.render().to_string();
-    Failure::Usage(
-        text.strip_prefix("error: ")
-            .unwrap_or(&text)
-            .trim_end()
-            .to_string(),
-    )
+    Failure::Usage(one_line(&err.render().to_string()))
+}
+
+/// clap's multi-line error (message, tip, usage, where to look) on one line.
+fn one_line(rendered: &str) -> String {
+    let parts: Vec<String> = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let line = line.strip_prefix("error: ").unwrap_or(line);
+            let line = line.strip_prefix("tip: ").unwrap_or(line);
+            let line = line
+                .strip_prefix("Usage: ")
+                .map_or(line.to_string(), |u| format!("usage: {u}"));
+            line.replace("For more information, try", "try")
+                .trim_end_matches('.')
+                .to_string()
+        })
+        .collect();
+    parts.join("; ")
 }
 
 /// Resolves the plan, logs it, waits for the dependencies, runs the `before` steps, and

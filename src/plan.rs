@@ -191,6 +191,11 @@ impl Resolver<'_> {
         let defaults = Defaults::of(self.server);
         let cwd = self.cwd()?;
         let mut warnings = Vec::new();
+        if crate::config::lookup(&self.layers.env, "LIFTOFF_PROFILE").is_some() {
+            warnings.push(
+                "LIFTOFF_PROFILE is ignored: the profile comes only from the command (liftoff prod, liftoff dev, liftoff NAME)".into(),
+            );
+        }
         let env_file = self.env_file()?;
         let user = self.user(&mut warnings)?;
         let mut env_changes = self.env_below_table(env_file.as_ref(), user.as_ref());
@@ -457,12 +462,38 @@ fn merge_env(
 
 /// `***` for values of names that look secret, else the value.
 pub fn mask(name: &str, value: &str) -> String {
-    const SECRET: &[&str] = &["PASSWORD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PASSWD"];
+    /// Parts of variable names whose values are secrets.
+    const SECRET: &[&str] = &[
+        "PASS",
+        "SECRET",
+        "TOKEN",
+        "KEY",
+        "CREDENTIAL",
+        "AUTH",
+        "DSN",
+        "COOKIE",
+        "SESSION",
+        "PRIVATE",
+    ];
     let upper = name.to_ascii_uppercase();
     if SECRET.iter().any(|s| upper.contains(s)) {
-        "***".into()
-    } else {
-        value.into()
+        return "***".into();
+    }
+    mask_url_password(value)
+}
+
+/// `scheme://user:***@host/...` for a URL with a password (DATABASE_URL and friends).
+fn mask_url_password(value: &str) -> String {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return value.into();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return value.into();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => value.into(),
     }
 }
 

@@ -188,6 +188,8 @@ fn the_environment_never_selects_the_profile() {
             (Some("prod"), Some("gunicorn")),
             "{args:?}"
         );
+        let warnings = plan["warnings"].to_string();
+        assert!(warnings.contains("LIFTOFF_PROFILE is ignored"), "{warnings}");
     }
     let explain = project.run(&["config", "--explain"], &vars);
     let text = String::from_utf8_lossy(&explain.stdout);
@@ -300,6 +302,7 @@ fn configuration_errors_are_one_clear_line_and_exit_78() {
             err.starts_with("liftoff: error: ") && err.contains(needle),
             "{config:?}: {err:?} lacks {needle:?}"
         );
+        assert_eq!(err.lines().count(), 1, "one line: {err:?}");
     }
 }
 
