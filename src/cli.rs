@@ -77,7 +77,7 @@ pub struct GlobalArgs {
     pub chdir: Option<PathBuf>,
 
     /// Time between the stop signal and SIGKILL (e.g. 28s, 1m30s)
-    #[arg(long, value_name = "DUR")]
+    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
     pub stop_timeout: Option<String>,
 
     /// Where forwarded signals go: the child alone, or its process group
@@ -93,7 +93,7 @@ pub struct GlobalArgs {
     pub success_code: Vec<i32>,
 
     /// Keep serving this long after the first stop signal before passing it on (e.g. 5s)
-    #[arg(long, value_name = "DUR")]
+    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
     pub drain_delay: Option<String>,
 
     /// Wait until this answers before starting: tcp://host:port or http://host:port/path
@@ -102,7 +102,7 @@ pub struct GlobalArgs {
     pub wait_for: Vec<String>,
 
     /// How long to wait for the --wait-for dependencies (default 30s)
-    #[arg(long, value_name = "DUR")]
+    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
     pub wait_timeout: Option<String>,
 
     /// Run this command before the server, e.g. 'flask db upgrade' (split into words, never
@@ -321,7 +321,12 @@ pub struct HealthArgs {
     pub url: Option<String>,
 
     /// How long the whole request may take
-    #[arg(long, value_name = "DUR", default_value = "5s")]
+    #[arg(
+        long,
+        value_name = "DUR",
+        default_value = "5s",
+        allow_hyphen_values = true
+    )]
     pub timeout: String,
 }
 

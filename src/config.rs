@@ -41,6 +41,17 @@ pub struct ConfigFile {
     pub chosen_by: &'static str,
     /// The profile tables it defines, `default` excluded.
     pub profiles: Vec<String>,
+    /// Unknown keys and misplaced tables, each with the table it is in.
+    pub problems: Vec<Problem>,
+}
+
+/// A problem in the shape of the config file.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// The table it is in, or `None` for the file as a whole.
+    pub table: Option<String>,
+    /// What is wrong, where, and what to do.
+    pub message: String,
 }
 
 /// Everything the layers are built from: the file and the process environment.
@@ -63,6 +74,21 @@ impl Layers {
         config_flag: Option<&Path>,
         env: Vec<(OsString, OsString)>,
     ) -> anyhow::Result<Layers> {
+        let (layers, problems) = Layers::load_lenient(config_flag, env)?;
+        if problems.is_empty() {
+            Ok(layers)
+        } else {
+            Err(Failure::Config(problems.join("\n")).into())
+        }
+    }
+
+    /// Like [`Layers::load`], but unknown keys and misplaced tables are returned as
+    /// problems instead of failing, so that `check` can list them with everything else.
+    /// A file that cannot be read or parsed still fails.
+    pub fn load_lenient(
+        config_flag: Option<&Path>,
+        env: Vec<(OsString, OsString)>,
+    ) -> anyhow::Result<(Layers, Vec<String>)> {
         let from_env = lookup(&env, "LIFTOFF_CONFIG")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from);
@@ -77,12 +103,29 @@ impl Layers {
                     .transpose()?
             }
         };
-        check_env_keys(&env)?;
-        Ok(Layers {
+        let mut problems: Vec<String> = file
+            .iter()
+            .flat_map(|f| f.problems.iter().map(|p| p.message.clone()))
+            .collect();
+        problems.extend(check_env_keys(&env));
+        let layers = Layers {
             file,
             env,
             flags: FlagLayer::default(),
-        })
+        };
+        Ok((layers, problems))
+    }
+
+    /// Whether the file has a problem in `profile`'s table, in `[default]`, or outside
+    /// any table: such a profile cannot be resolved until the problem is fixed.
+    pub fn is_tainted(&self, profile: &str) -> bool {
+        self.file
+            .iter()
+            .flat_map(|f| &f.problems)
+            .any(|p| match &p.table {
+                Some(table) => table == profile || table == "default",
+                None => true,
+            })
     }
 
     /// Whether `name` is a profile: built in, or a table of the config file.
@@ -161,11 +204,12 @@ fn read_file(path: &Path, chosen_by: &'static str) -> anyhow::Result<ConfigFile>
             "{shown}:{line}:{col}: TOML syntax error: {message}"
         ))
     })?;
-    let profiles = check_tables(&shown.to_string(), &table)?;
+    let (profiles, problems) = check_tables(&shown.to_string(), &table);
     Ok(ConfigFile {
         path: path.to_path_buf(),
         chosen_by,
         profiles,
+        problems,
     })
 }
 
@@ -179,60 +223,83 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 /// Checks the shape of the file: tables only at the top, known keys inside them.
 ///
-/// Returns the profile names (tables other than `[default]`); every problem is listed.
-fn check_tables(file: &str, table: &toml::Table) -> anyhow::Result<Vec<String>> {
+/// Returns the profile names (tables other than `[default]`) and every problem found.
+fn check_tables(file: &str, table: &toml::Table) -> (Vec<String>, Vec<Problem>) {
     let mut problems = Vec::new();
+    let mut problem = |table: Option<&str>, message: String| {
+        problems.push(Problem {
+            table: table.map(String::from),
+            message,
+        });
+    };
     let mut profiles = Vec::new();
     for (name, value) in table {
         let Some(keys) = value.as_table() else {
-            problems.push(format!(
-                "{file}: `{name}` is outside any table; put it under [default] (every profile) or a profile table such as [prod]"
-            ));
+            problem(
+                None,
+                format!(
+                    "{file}: `{name}` is outside any table; put it under [default] (every profile) or a profile table such as [prod]"
+                ),
+            );
             continue;
         };
+        if name.chars().any(|c| c.is_ascii_uppercase()) {
+            problem(
+                Some(name),
+                format!(
+                    "{file}: profile names are lowercase (figment compares them without case, liftoff's commands with it): rename [{name}] to [{}]",
+                    name.to_ascii_lowercase()
+                ),
+            );
+            continue;
+        }
         match name.as_str() {
             "default" => {}
-            "global" => problems.push(format!(
-                "{file}: [global] is not supported; use [default] for settings every profile shares"
-            )),
-            word if COMMAND_WORDS.contains(&word) => problems.push(format!(
-                "{file}: [{word}] cannot be a profile: `liftoff {word}` is a liftoff command; rename the table"
-            )),
+            "global" => problem(
+                None,
+                format!(
+                    "{file}: [global] is not supported; use [default] for settings every profile shares"
+                ),
+            ),
+            word if COMMAND_WORDS.contains(&word) => problem(
+                Some(name),
+                format!(
+                    "{file}: [{word}] cannot be a profile: `liftoff {word}` is a liftoff command; rename the table"
+                ),
+            ),
             _ => profiles.push(name.clone()),
         }
         for key in keys.keys() {
             if !KEYS.contains(&key.as_str()) {
-                problems.push(format!(
-                    "{file} [{name}]: unknown key `{key}`{}",
-                    suggest(key, KEYS)
-                ));
+                problem(
+                    Some(name),
+                    format!("{file} [{name}]: unknown key `{key}`{}", suggest(key, KEYS)),
+                );
             } else if name == "default" && PROFILE_ONLY_KEYS.contains(&key.as_str()) {
-                problems.push(format!(
-                    "{file} [default]: `{key}` chooses what runs, so it belongs in a profile table such as [worker], not in [default]"
-                ));
+                problem(
+                    Some(name),
+                    format!(
+                        "{file} [default]: `{key}` chooses what runs, so it belongs in a profile table such as [worker], not in [default]"
+                    ),
+                );
             }
         }
     }
-    if problems.is_empty() {
-        Ok(profiles)
-    } else {
-        Err(Failure::Config(problems.join("\n")).into())
-    }
+    (profiles, problems)
 }
 
-/// Checks that every `LIFTOFF_*` variable names a known key.
-fn check_env_keys(env: &[(OsString, OsString)]) -> anyhow::Result<()> {
+/// Checks that every `LIFTOFF_*` variable names a known key; returns every problem.
+fn check_env_keys(env: &[(OsString, OsString)]) -> Vec<String> {
     let mut problems = Vec::new();
     for (name, key) in liftoff_vars(env) {
-        let first = key
-            .split("__")
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        let first = first_key(key);
         if !KEYS.contains(&first.as_str()) {
+            let hint = match suggest(&first, KEYS) {
+                none if none.is_empty() => "; `liftoff config --explain` lists the keys".into(),
+                hint => hint,
+            };
             problems.push(format!(
-                "environment variable {name}: unknown key `{first}`{}",
-                suggest(&first, KEYS)
+                "environment variable {name}: unknown key `{first}`{hint}"
             ));
         } else if PROFILE_ONLY_KEYS.contains(&first.as_str()) {
             problems.push(format!(
@@ -245,11 +312,24 @@ fn check_env_keys(env: &[(OsString, OsString)]) -> anyhow::Result<()> {
             ));
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::Config(problems.join("\n")).into())
-    }
+    problems
+}
+
+/// The key a `LIFTOFF_*` name (without the prefix) sets: its first part, lowercased.
+fn first_key(rest: &str) -> String {
+    rest.split("__")
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// Whether a `LIFTOFF_*` variable sets a key the environment may set; the others are
+/// reported by [`check_env_keys`] and left out of the layer.
+fn settable_from_env(rest: &str) -> bool {
+    let first = first_key(rest);
+    KEYS.contains(&first.as_str())
+        && !PROFILE_ONLY_KEYS.contains(&first.as_str())
+        && (!rest.contains("__") || TABLE_KEYS.contains(&first.as_str()))
 }
 
 /// The `LIFTOFF_*` variables that are configuration keys: (full name, name without prefix).
@@ -378,6 +458,7 @@ impl LiftoffEnv {
     /// Picks the `LIFTOFF_*` configuration variables out of `env`.
     fn new(env: &[(OsString, OsString)]) -> Self {
         let vars = liftoff_vars(env)
+            .filter(|(_, rest)| settable_from_env(rest))
             .filter_map(|(name, rest)| {
                 lookup(env, name).map(|v| (name.to_string(), rest.to_string(), v.to_string()))
             })

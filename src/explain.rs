@@ -46,22 +46,25 @@ pub fn run(layers: &Layers, global: &GlobalArgs, args: &ConfigArgs) -> anyhow::R
     let resolved = plan::resolve(&layers, &request);
     let entries = entries(&figment, server, resolved.as_ref().ok());
     match (args.explain, args.format) {
-        (false, ConfigFormat::Toml) => print!("{}", to_toml(&profile, &entries)),
-        (false, ConfigFormat::Json) => println!("{}", to_json(&entries)),
+        (false, ConfigFormat::Toml) => crate::output::out(&to_toml(&profile, &entries)),
+        (false, ConfigFormat::Json) => crate::output::out(&format!("{}\n", to_json(&entries))),
         (true, ConfigFormat::Json) => {
             let doc = serde_json::json!({ "profile": profile, "profile_source": "command", "file": layers.file.as_ref().map(|f| f.path.display().to_string()), "keys": entries });
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            crate::output::out(&format!("{}\n", serde_json::to_string_pretty(&doc)?));
         }
-        (true, ConfigFormat::Toml) => print!(
-            "{}",
-            explain_text(&profile, &layers, &entries, resolved.as_ref())
-        ),
+        (true, ConfigFormat::Toml) => crate::output::out(&explain_text(
+            &profile,
+            &layers,
+            &entries,
+            resolved.as_ref(),
+        )),
     }
     Ok(0)
 }
 
 /// Which keys apply to a server.
 fn applies(key: &str, server: ServerKind) -> bool {
+    /// Keys that only the Flask dev server uses.
     const FLASK: &[&str] = &["debug"];
     match key {
         "app" | "host" | "port" | "reload" => server != ServerKind::Command,

@@ -191,6 +191,11 @@ impl Resolver<'_> {
         let defaults = Defaults::of(self.server);
         let cwd = self.cwd()?;
         let mut warnings = Vec::new();
+        if crate::config::lookup(&self.layers.env, "LIFTOFF_PROFILE").is_some() {
+            warnings.push(
+                "LIFTOFF_PROFILE is ignored: the profile comes only from the command (liftoff prod, liftoff dev, liftoff NAME)".into(),
+            );
+        }
         let env_file = self.env_file()?;
         let user = self.user(&mut warnings)?;
         let mut env_changes = self.env_below_table(env_file.as_ref(), user.as_ref());
@@ -206,7 +211,16 @@ impl Resolver<'_> {
         let before = self.before(&full_env, &cwd)?;
         let wait_for = self.wait_for()?;
         let drain_delay = s.drain_delay.map_or(Duration::ZERO, |d| d.0);
-        let (mode, mode_reason) = self.mode(!drain_delay.is_zero())?;
+        let success_codes = self.success_codes()?;
+        // Only a parent can hold a stop signal back or turn an exit code into 0.
+        let needs_parent = if !drain_delay.is_zero() {
+            Some("drain_delay")
+        } else if !success_codes.is_empty() {
+            Some("success_codes")
+        } else {
+            None
+        };
+        let (mode, mode_reason) = self.mode(needs_parent)?;
         let stop_timeout = s.stop_timeout.map_or(defaults.stop_timeout, |d| d.0);
         let graceful = (self.server == ServerKind::Gunicorn).then(|| {
             s.graceful_timeout
@@ -247,7 +261,7 @@ impl Resolver<'_> {
             signal_target: s.signal_target.unwrap_or(defaults.signal_target),
             signals,
             stop_timeout,
-            success_codes: s.success_codes.clone().unwrap_or_default(),
+            success_codes,
             drain_delay,
             wait_for,
             wait_timeout: s.wait_timeout.map_or(WAIT_TIMEOUT, |d| d.0),
@@ -317,12 +331,12 @@ impl Resolver<'_> {
 
     /// exec or supervise: `auto` supervises when liftoff is PID 1 or must stay the
     /// program's parent (a drain delay); `exec` with a drain delay is an error.
-    fn mode(&self, needs_parent: bool) -> anyhow::Result<(Mode, String)> {
+    fn mode(&self, needs_parent: Option<&str>) -> anyhow::Result<(Mode, String)> {
         let set = self.settings.mode.unwrap_or(Mode::Auto);
-        if set == Mode::Exec && needs_parent {
+        if let (Mode::Exec, Some(key)) = (set, needs_parent) {
             return Err(Failure::Config(format!(
-                "drain_delay (from {}) needs liftoff to stay the server's parent, but mode is exec (from {}); use mode = \"supervise\" or \"auto\", or remove drain_delay",
-                self.source("drain_delay"),
+                "{key} (from {}) needs liftoff to stay the program's parent, but mode is exec (from {}); use mode = \"supervise\" or \"auto\", or remove {key}",
+                self.source(key),
                 self.source("mode")
             ))
             .into());
@@ -332,6 +346,19 @@ impl Resolver<'_> {
             nix::unistd::getpid().as_raw() == 1,
             needs_parent,
         ))
+    }
+
+    /// `success_codes`, each an exit status liftoff can report (0-255).
+    fn success_codes(&self) -> anyhow::Result<Vec<i32>> {
+        let codes = self.settings.success_codes.clone().unwrap_or_default();
+        if let Some(bad) = codes.iter().find(|c| !(0..=255).contains(*c)) {
+            return Err(Failure::Config(format!(
+                "success_codes (from {}): {bad} is not an exit status; give codes from 0 to 255 (143 is SIGTERM's 128+15)",
+                self.source("success_codes")
+            ))
+            .into());
+        }
+        Ok(codes)
     }
 
     /// The `env` table, as strings.
@@ -401,16 +428,16 @@ impl Resolver<'_> {
 }
 
 /// `auto` becomes supervise when liftoff is PID 1 (someone must reap and forward) or
-/// must stay the program's parent (`needs_parent`: a drain delay holds the stop signal
-/// back), else exec (an init such as `docker run --init` already reaps and forwards).
-pub fn decide_mode(mode: Mode, pid1: bool, needs_parent: bool) -> (Mode, String) {
+/// must stay the program's parent (`needs_parent` names the key: a drain delay holds the
+/// stop signal back, success codes rewrite the exit status), else exec (an init such as `docker run --init` already reaps and forwards).
+pub fn decide_mode(mode: Mode, pid1: bool, needs_parent: Option<&str>) -> (Mode, String) {
     match (mode, pid1, needs_parent) {
         (Mode::Auto, true, _) => (Mode::Supervise, "auto: liftoff is PID 1".into()),
-        (Mode::Auto, false, true) => (
+        (Mode::Auto, false, Some(key)) => (
             Mode::Supervise,
-            "auto: drain_delay needs liftoff to stay the parent".into(),
+            format!("auto: {key} needs liftoff to stay the parent"),
         ),
-        (Mode::Auto, false, false) => (Mode::Exec, "auto: liftoff is not PID 1".into()),
+        (Mode::Auto, false, None) => (Mode::Exec, "auto: liftoff is not PID 1".into()),
         (mode, _, _) => (mode, "set".into()),
     }
 }
@@ -435,12 +462,38 @@ fn merge_env(
 
 /// `***` for values of names that look secret, else the value.
 pub fn mask(name: &str, value: &str) -> String {
-    const SECRET: &[&str] = &["PASSWORD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PASSWD"];
+    /// Parts of variable names whose values are secrets.
+    const SECRET: &[&str] = &[
+        "PASS",
+        "SECRET",
+        "TOKEN",
+        "KEY",
+        "CREDENTIAL",
+        "AUTH",
+        "DSN",
+        "COOKIE",
+        "SESSION",
+        "PRIVATE",
+    ];
     let upper = name.to_ascii_uppercase();
     if SECRET.iter().any(|s| upper.contains(s)) {
-        "***".into()
-    } else {
-        value.into()
+        return "***".into();
+    }
+    mask_url_password(value)
+}
+
+/// `scheme://user:***@host/...` for a URL with a password (DATABASE_URL and friends).
+fn mask_url_password(value: &str) -> String {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return value.into();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return value.into();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => value.into(),
     }
 }
 

@@ -61,7 +61,7 @@ pub struct Settings {
     /// Address to bind.
     pub host: Option<Text>,
     /// Port to bind.
-    pub port: Option<u16>,
+    pub port: Option<Port>,
     /// `auto` or a number of gunicorn workers.
     pub workers: Option<WorkerCount>,
     /// Workers per CPU for `workers = "auto"`.
@@ -356,6 +356,10 @@ impl<'de> Deserialize<'de> for Step {
 pub struct Dur(pub Duration);
 
 impl Dur {
+    /// The longest duration liftoff accepts. Deadlines are `Instant + Duration`, which
+    /// panics on overflow; nothing liftoff waits for needs more than a year.
+    pub const MAX: Duration = Duration::from_secs(365 * 24 * 3600);
+
     /// Parses the string forms: humantime (`28s`, `1m 30s`) or plain seconds (`28`, `2.5`).
     pub fn parse(s: &str) -> Result<Dur, String> {
         let s = s.trim();
@@ -363,15 +367,28 @@ impl Dur {
             return Dur::from_secs(secs);
         }
         humantime::parse_duration(s)
-            .map(Dur)
             .map_err(|_| format!("`{s}` is not a duration (expected e.g. 28s, 1m30s, 500ms)"))
+            .and_then(Dur::checked)
     }
 
     /// A number of seconds; negative and non-finite values are refused.
     fn from_secs(secs: f64) -> Result<Dur, String> {
-        Duration::try_from_secs_f64(secs).map(Dur).map_err(|_| {
-            format!("`{secs}` is not a duration (expected a positive number of seconds)")
-        })
+        Duration::try_from_secs_f64(secs)
+            .map_err(|_| {
+                format!("`{secs}` is not a duration (expected a positive number of seconds)")
+            })
+            .and_then(Dur::checked)
+    }
+
+    /// Refuses durations above [`Dur::MAX`].
+    fn checked(d: Duration) -> Result<Dur, String> {
+        if d > Dur::MAX {
+            return Err(format!(
+                "`{}` is longer than the most liftoff accepts (365 days)",
+                humantime::format_duration(d)
+            ));
+        }
+        Ok(Dur(d))
     }
 }
 
@@ -409,15 +426,53 @@ impl<'de> Deserialize<'de> for Dur {
                 Dur::parse(v).map_err(E::custom)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Dur, E> {
-                Ok(Dur(Duration::from_secs(v)))
+                Dur::checked(Duration::from_secs(v)).map_err(E::custom)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dur, E> {
-                u64::try_from(v)
-                    .map(|v| Dur(Duration::from_secs(v)))
-                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
+                }
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dur, E> {
                 Dur::from_secs(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A TCP port, 1 to 65535 (0 would bind a random port nobody can find).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Port(pub u16);
+
+impl<'de> Deserialize<'de> for Port {
+    /// Accepts a number from 1 to 65535, or a string of one.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Port;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a port number from 1 to 65535")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Port, E> {
+                match u16::try_from(v) {
+                    Ok(port) if port > 0 => Ok(Port(port)),
+                    _ => Err(E::invalid_value(de::Unexpected::Unsigned(v), &self)),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Port, E> {
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Port, E> {
+                match v.trim().parse::<u64>() {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                }
             }
         }
         d.deserialize_any(V)
@@ -538,9 +593,20 @@ mod tests {
                 "{text}"
             );
         }
-        for bad in ["soon", "-1", "", "10 parsecs"] {
+        for bad in [
+            "soon",
+            "-1",
+            "",
+            "10 parsecs",
+            "300000000000y",
+            "366d",
+            "1e30",
+        ] {
             let err = Dur::parse(bad).unwrap_err();
-            assert!(err.contains("not a duration"), "{bad}: {err}");
+            assert!(
+                err.contains("not a duration") || err.contains("365 days"),
+                "{bad}: {err}"
+            );
         }
     }
 

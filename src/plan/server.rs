@@ -83,7 +83,7 @@ impl Resolver<'_> {
         let g = profile::Gunicorn {
             config: s.gunicorn_config.as_ref().map(|t| t.0.clone()),
             host: crate::settings::text_or(&s.host, defaults.host),
-            port: s.port.unwrap_or(defaults.port),
+            port: s.port.map_or(defaults.port, |p| p.0),
             workers: sized.count,
             threads: s.threads,
             worker_class: s.worker_class.as_ref().map(|t| t.0.clone()),
@@ -143,7 +143,7 @@ impl Resolver<'_> {
         let f = profile::Flask {
             app: s.app.as_ref().map(|t| t.0.clone()),
             host: crate::settings::text_or(&s.host, defaults.host),
-            port: s.port.unwrap_or(defaults.port),
+            port: s.port.map_or(defaults.port, |p| p.0),
             reload: s.reload.unwrap_or(true),
             debug: s.debug.unwrap_or(false),
         };

@@ -703,7 +703,7 @@ fn exec_mode_refuses_a_drain_delay() {
     let out = dir.run(&["--mode", "exec", "--drain-delay", "1s", "true"], &[]);
     assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("drain_delay (from flag --drain-delay) needs liftoff to stay the server's parent, but mode is exec (from flag --mode)"),
+        stderr(&out).contains("drain_delay (from flag --drain-delay) needs liftoff to stay the program's parent, but mode is exec (from flag --mode)"),
         "{}",
         stderr(&out)
     );

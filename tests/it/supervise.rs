@@ -321,6 +321,7 @@ pub fn with_liftoff_env(cmd: &mut Command) {
         };
     }
     cmd.stdin(Stdio::null());
+    support::default_signals(cmd);
 }
 
 /// A fresh directory for one test's files (config files, scripts).
