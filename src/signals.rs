@@ -26,10 +26,6 @@ pub use table::{Rewrite, SignalTable, SignalTarget};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Signal(i32);
 
-#[cfg_attr(
-    not(target_os = "linux"),
-    expect(dead_code, reason = "supervise mode, which uses this, is Linux-only")
-)]
 impl Signal {
     /// Hangup: gunicorn reloads; flask's reloader parent dies of it.
     pub const HUP: Signal = Signal(libc::SIGHUP);
