@@ -11,7 +11,7 @@ use nix::sys::signal::SigSet;
 use tracing::{debug, info, warn};
 
 use super::spawn::{self, Inherited};
-use super::state::{Action, Cause, Event, Policy, State, Status};
+use super::state::{Action, Cause, Event, KillCause, Policy, State, Status};
 use super::{Outcome, Spec};
 use crate::signals::{self, Signal, SignalTarget};
 
@@ -235,14 +235,6 @@ fn send(main_pid: i32, to: SignalTarget, signal: Signal, cause: Cause) {
         Cause::Resend => {
             debug!(pid = main_pid, target = %to, signal = %signal, "sent the stop signal again")
         }
-        // Only forwards and resends go to one target; the rest goes to everything.
-        Cause::MainExited
-        | Cause::SecondSignal
-        | Cause::StopTimeout
-        | Cause::DrainTimeout
-        | Cause::Leftover => {
-            debug!(pid = main_pid, target = %to, signal = %signal, ?cause, "sent signal")
-        }
     }
 }
 
@@ -253,7 +245,7 @@ fn send(main_pid: i32, to: SignalTarget, signal: Signal, cause: Cause) {
 /// `/proc/PID/task/TID/children` down from liftoff; a process forked after the walk
 /// passed its parent is re-parented to liftoff and caught by the next round (the state
 /// machine repeats SIGKILL until `waitpid` says no child is left).
-fn kill_all(main_pid: i32, signal: Signal, cause: Cause) {
+fn kill_all(main_pid: i32, signal: Signal, cause: KillCause) {
     let scope = if std::process::id() == 1 {
         // SAFETY: kill has no memory-safety preconditions.
         let rc = unsafe { libc::kill(-1, signal.raw()) };
@@ -266,19 +258,16 @@ fn kill_all(main_pid: i32, signal: Signal, cause: Cause) {
         format!("group {main_pid} and {others} other descendants")
     };
     match cause {
-        Cause::MainExited => {
+        KillCause::MainExited => {
             debug!(signal = %signal, %scope, "main child exited: stopping every process left")
         }
-        Cause::SecondSignal => warn!(%scope, "second shutdown signal: killed every process"),
-        Cause::StopTimeout => warn!(%scope, "stop timeout passed: killed every process"),
-        Cause::DrainTimeout => warn!(
+        KillCause::SecondSignal => warn!(%scope, "second shutdown signal: killed every process"),
+        KillCause::StopTimeout => warn!(%scope, "stop timeout passed: killed every process"),
+        KillCause::DrainTimeout => warn!(
             %scope,
             "processes outlived the main child by the stop timeout: killed them"
         ),
-        Cause::Leftover => debug!(%scope, "processes left after SIGKILL: killed them again"),
-        Cause::Forward | Cause::DrainDelayOver | Cause::DrainDelaySkipped | Cause::Resend => {
-            debug!(signal = %signal, ?cause, %scope, "signalled every process")
-        }
+        KillCause::Leftover => debug!(%scope, "processes left after SIGKILL: killed them again"),
     }
 }
 

@@ -63,7 +63,7 @@ pub enum Event {
     Timer,
 }
 
-/// Why a signal is being sent, for the log and the tests.
+/// Why a signal is being sent to the target, for the log and the tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cause {
     /// A received signal, after the rewrite table.
@@ -74,6 +74,11 @@ pub enum Cause {
     DrainDelaySkipped,
     /// The stop signal again, in case the child lost the first (gunicorn).
     Resend,
+}
+
+/// Why everything liftoff started is being signalled, for the log and the tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KillCause {
     /// A second shutdown signal arrived while stopping.
     SecondSignal,
     /// The stop timeout passed with the main child still running.
@@ -98,7 +103,7 @@ pub enum Action {
     /// Send `signal` to every process liftoff started that is still running: the main
     /// child's process group and every other descendant, including those that left
     /// the group (`setsid`). As PID 1 that is everything else in the PID namespace.
-    KillAll { signal: Signal, cause: Cause },
+    KillAll { signal: Signal, cause: KillCause },
     /// Hold the shutdown `signal` back for `delay` (the drain delay), so the server keeps
     /// serving while the load balancer deregisters it; nothing to send yet, only to say.
     Hold { signal: Signal, delay: Duration },
@@ -241,9 +246,9 @@ impl State {
             Phase::Running | Phase::Delaying { .. } | Phase::Stopping { .. } if !shutdown => {
                 vec![self.forward(signal, Cause::Forward)]
             }
-            Phase::Stopping { .. } => vec![self.kill_all(None, now, Cause::SecondSignal)],
+            Phase::Stopping { .. } => vec![self.kill_all(None, now, KillCause::SecondSignal)],
             Phase::Draining { code, .. } if shutdown => {
-                vec![self.kill_all(Some(code), now, Cause::SecondSignal)]
+                vec![self.kill_all(Some(code), now, KillCause::SecondSignal)]
             }
             // Everything is already dying, or the main child is gone and there is no
             // one left to forward to but stragglers that are being stopped anyway.
@@ -285,7 +290,7 @@ impl State {
         self.phase = Phase::Draining { code, deadline };
         vec![Action::KillAll {
             signal: Signal::TERM,
-            cause: Cause::MainExited,
+            cause: KillCause::MainExited,
         }]
     }
 
@@ -310,7 +315,7 @@ impl State {
             Phase::Delaying { deadline, .. } | Phase::Stopping { deadline, .. }
                 if now >= deadline =>
             {
-                vec![self.kill_all(None, now, Cause::StopTimeout)]
+                vec![self.kill_all(None, now, KillCause::StopTimeout)]
             }
             Phase::Delaying {
                 until,
@@ -328,10 +333,10 @@ impl State {
                 vec![self.forward(signal, Cause::Resend)]
             }
             Phase::Draining { code, deadline } if now >= deadline => {
-                vec![self.kill_all(Some(code), now, Cause::DrainTimeout)]
+                vec![self.kill_all(Some(code), now, KillCause::DrainTimeout)]
             }
             Phase::Killed { code, again } if now >= again => {
-                vec![self.kill_all(code, now, Cause::Leftover)]
+                vec![self.kill_all(code, now, KillCause::Leftover)]
             }
             // Woken early (timers are not exact): wait again for the same deadline.
             Phase::Running
@@ -356,7 +361,7 @@ impl State {
     }
 
     /// SIGKILL to everything, and again after [`KILL_GRACE`] for whatever is left then.
-    fn kill_all(&mut self, code: Option<i32>, now: Instant, cause: Cause) -> Action {
+    fn kill_all(&mut self, code: Option<i32>, now: Instant, cause: KillCause) -> Action {
         self.phase = Phase::Killed {
             code,
             again: super::later(now, KILL_GRACE),

@@ -100,7 +100,7 @@ fn a_second_shutdown_signal_skips_the_delay_and_a_third_kills() {
         s.handle(Event::Signal(Signal::TERM), at(t0, 6.0)),
         [Action::KillAll {
             signal: Signal::KILL,
-            cause: Cause::SecondSignal
+            cause: KillCause::SecondSignal
         }]
     );
     assert_eq!(
@@ -144,7 +144,7 @@ fn a_delay_as_long_as_the_stop_timeout_ends_in_sigkill() {
         s.handle(Event::Timer, at(t0, 3.0)),
         [Action::KillAll {
             signal: Signal::KILL,
-            cause: Cause::StopTimeout
+            cause: KillCause::StopTimeout
         }],
         "the stop timeout wins (plan warns about this budget)"
     );
@@ -163,7 +163,7 @@ fn the_server_exiting_during_the_delay_ends_it() {
         s.handle(exited, at(t0, 1.0)),
         [Action::KillAll {
             signal: Signal::TERM,
-            cause: Cause::MainExited
+            cause: KillCause::MainExited
         }]
     );
     assert_eq!(s.handle(Event::NoChildren, at(t0, 1.1)), [Action::Exit(0)]);

@@ -35,7 +35,7 @@ fn send(to: SignalTarget, signal: Signal, cause: Cause) -> Action {
 }
 
 /// A signal to everything liftoff started.
-fn kill_all(signal: Signal, cause: Cause) -> Action {
+fn kill_all(signal: Signal, cause: KillCause) -> Action {
     Action::KillAll { signal, cause }
 }
 
@@ -154,7 +154,7 @@ fn a_signal_rewritten_to_a_shutdown_signal_stops_like_one() {
     assert_eq!(s.shutdown(), Some(Signal::HUP));
     assert_eq!(
         s.handle(Event::Signal(Signal::HUP), at(t0, 1.0)),
-        [kill_all(Signal::KILL, Cause::SecondSignal)]
+        [kill_all(Signal::KILL, KillCause::SecondSignal)]
     );
 }
 
@@ -186,7 +186,7 @@ fn second_shutdown_signal_kills_everything_at_once() {
         let actions = s.handle(Event::Signal(second), at(t0, 0.5));
         assert_eq!(
             actions,
-            [kill_all(Signal::KILL, Cause::SecondSignal)],
+            [kill_all(Signal::KILL, KillCause::SecondSignal)],
             "{first} then {second}"
         );
         assert_eq!(
@@ -226,7 +226,7 @@ fn stop_deadline_kills_everything() {
     );
     assert_eq!(
         s.handle(Event::Timer, at(t0, 10.0)),
-        [kill_all(Signal::KILL, Cause::StopTimeout)]
+        [kill_all(Signal::KILL, KillCause::StopTimeout)]
     );
     assert_eq!(s.deadline(), Some(at(t0, 10.0) + KILL_GRACE));
     // The KILL shows up as the main child's status: 137.
@@ -254,7 +254,7 @@ fn gunicorn_gets_the_stop_signal_once_more_in_case_it_lost_it() {
     assert_eq!(s.handle(Event::Timer, at(t0, 5.0)), [], "only once");
     assert_eq!(
         s.handle(Event::Timer, at(t0, 10.0)),
-        [kill_all(Signal::KILL, Cause::StopTimeout)]
+        [kill_all(Signal::KILL, KillCause::StopTimeout)]
     );
 }
 
@@ -327,7 +327,7 @@ fn main_exit_stops_everything_left_then_kills_it_at_the_timeout() {
     let t0 = Instant::now();
     let mut s = state(SignalTable::gunicorn(), Child);
     let actions = s.handle(main_exit(Status::Exited(3)), t0);
-    assert_eq!(actions, [kill_all(Signal::TERM, Cause::MainExited)]);
+    assert_eq!(actions, [kill_all(Signal::TERM, KillCause::MainExited)]);
     assert_eq!(s.main_status(), Some(Status::Exited(3)));
     assert_eq!(s.deadline(), Some(t0 + STOP));
     assert_eq!(
@@ -342,7 +342,7 @@ fn main_exit_stops_everything_left_then_kills_it_at_the_timeout() {
     );
     assert_eq!(
         s.handle(Event::Timer, at(t0, 10.0)),
-        [kill_all(Signal::KILL, Cause::DrainTimeout)]
+        [kill_all(Signal::KILL, KillCause::DrainTimeout)]
     );
     assert_eq!(s.deadline(), Some(at(t0, 10.0) + KILL_GRACE));
     assert_eq!(s.handle(Event::NoChildren, at(t0, 10.1)), [Action::Exit(3)]);
@@ -361,7 +361,7 @@ fn liftoff_exits_only_once_no_child_is_left() {
         let now = at(t0, 10.0 + f64::from(round));
         assert_eq!(
             s.handle(Event::Timer, now),
-            [kill_all(Signal::KILL, Cause::Leftover)],
+            [kill_all(Signal::KILL, KillCause::Leftover)],
             "round {round}"
         );
         assert_eq!(s.deadline(), Some(now + KILL_GRACE));
@@ -376,12 +376,12 @@ fn main_exit_during_a_stop_leaves_the_rest_only_what_is_left_of_the_stop_timeout
     s.handle(Event::Signal(Signal::TERM), t0);
     assert_eq!(
         s.handle(main_exit(Status::Exited(0)), at(t0, 7.0)),
-        [kill_all(Signal::TERM, Cause::MainExited)]
+        [kill_all(Signal::TERM, KillCause::MainExited)]
     );
     assert_eq!(s.deadline(), Some(t0 + STOP), "not a new stop timeout");
     assert_eq!(
         s.handle(Event::Timer, t0 + STOP),
-        [kill_all(Signal::KILL, Cause::DrainTimeout)]
+        [kill_all(Signal::KILL, KillCause::DrainTimeout)]
     );
     assert_eq!(s.handle(Event::NoChildren, at(t0, 10.1)), [Action::Exit(0)]);
 }
@@ -397,7 +397,7 @@ fn a_shutdown_signal_while_draining_kills_everything_at_once() {
         "no main child to forward to"
     );
     let actions = s.handle(Event::Signal(Signal::TERM), at(t0, 1.0));
-    assert_eq!(actions, [kill_all(Signal::KILL, Cause::SecondSignal)]);
+    assert_eq!(actions, [kill_all(Signal::KILL, KillCause::SecondSignal)]);
     assert_eq!(s.deadline(), Some(at(t0, 1.0) + KILL_GRACE));
     assert_eq!(s.handle(Event::Signal(Signal::TERM), at(t0, 1.1)), []);
 }
