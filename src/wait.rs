@@ -258,8 +258,8 @@ pub fn wait(targets: &[Target], timeout: Duration, table: &SignalTable) -> anyho
             );
             next_report = later(now, REPORT_EVERY);
         }
-        let pause = pause(round).min(deadline.saturating_duration_since(now));
-        if let Some(signal) = take_stop(&waited, table, pause)? {
+        let rest = pause(round).min(deadline.saturating_duration_since(now));
+        if let Some(signal) = take_stop(&waited, table, rest)? {
             return Ok(Outcome::Signaled(signal));
         }
         round = round.saturating_add(1);

@@ -189,7 +189,10 @@ fn the_environment_never_selects_the_profile() {
             "{args:?}"
         );
         let warnings = plan["warnings"].to_string();
-        assert!(warnings.contains("LIFTOFF_PROFILE is ignored"), "{warnings}");
+        assert!(
+            warnings.contains("LIFTOFF_PROFILE is ignored"),
+            "{warnings}"
+        );
     }
     let explain = project.run(&["config", "--explain"], &vars);
     let text = String::from_utf8_lossy(&explain.stdout);
