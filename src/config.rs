@@ -538,6 +538,11 @@ pub struct FlagLayer {
 }
 
 impl FlagLayer {
+    /// Every key a flag set, with the flag.
+    pub fn keys(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.names.iter().map(|(k, f)| (k.as_str(), f.as_str()))
+    }
+
     /// Records that `flag` set `key` to `value`.
     pub fn set(&mut self, key: &str, flag: &str, value: impl Into<Value>) {
         self.dict.insert(key.to_string(), value.into());

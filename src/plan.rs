@@ -191,6 +191,7 @@ impl Resolver<'_> {
         let defaults = Defaults::of(self.server);
         let cwd = self.cwd()?;
         let mut warnings = Vec::new();
+        warnings.extend(self.keys_without_effect());
         if crate::config::lookup(&self.layers.env, "LIFTOFF_PROFILE").is_some() {
             warnings.push(
                 "LIFTOFF_PROFILE is ignored: the profile comes only from the command (liftoff prod, liftoff dev, liftoff NAME)".into(),
@@ -348,9 +349,43 @@ impl Resolver<'_> {
         ))
     }
 
+    /// Keys set for this profile alone (by a flag or in its own table) that mean nothing
+    /// to its server, such as `--workers` for dev; `[default]` and the environment apply
+    /// to every profile, so keys there are expected not to fit some of them.
+    fn keys_without_effect(&self) -> Vec<String> {
+        let own_table = |key: &str| {
+            let value = self.figment.find_value(key).ok();
+            let from_file = matches!(
+                self.figment
+                    .find_metadata(key)
+                    .and_then(|md| md.source.as_ref()),
+                Some(figment::Source::File(_))
+            );
+            from_file && value.is_some_and(|v| v.tag().profile().is_none())
+        };
+        let from_flags = self.layers.flags.keys().map(|(key, _)| key.to_string());
+        let from_table = crate::settings::KEYS
+            .iter()
+            .filter(|k| own_table(k))
+            .map(|k| k.to_string());
+        let mut keys: Vec<String> = from_flags.chain(from_table).collect();
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+            .filter(|key| !crate::settings::applies(key, self.server))
+            .map(|key| {
+                format!(
+                    "{key} (from {}) has no effect on a {} profile",
+                    self.source(&key),
+                    self.server
+                )
+            })
+            .collect()
+    }
+
     /// `success_codes`, each an exit status liftoff can report (0-255).
     fn success_codes(&self) -> anyhow::Result<Vec<i32>> {
-        let codes = self.settings.success_codes.clone().unwrap_or_default();
+        let codes = self.settings.success_codes.clone().unwrap_or_default().0;
         if let Some(bad) = codes.iter().find(|c| !(0..=255).contains(*c)) {
             return Err(Failure::Config(format!(
                 "success_codes (from {}): {bad} is not an exit status; give codes from 0 to 255 (143 is SIGTERM's 128+15)",

@@ -31,7 +31,7 @@ pub struct Settings {
     /// Signal rewrites, e.g. `{ QUIT = "TERM", HUP = "ignore" }`.
     pub signals: Option<BTreeMap<String, Text>>,
     /// Exit codes reported as 0.
-    pub success_codes: Option<Vec<i32>>,
+    pub success_codes: Option<Codes>,
     /// On the first shutdown signal, keep serving this long before forwarding it.
     pub drain_delay: Option<Dur>,
     /// Dependencies to wait for before starting: `tcp://host:port`, `http://host/path`.
@@ -151,6 +151,20 @@ pub const GUNICORN_KEYS: &[&str] = &[
     "gunicorn_config",
     "access_log",
 ];
+
+/// Whether `key` means anything to `server` (`config` shows only those; a flag that does
+/// not is warned about).
+pub fn applies(key: &str, server: ServerKind) -> bool {
+    /// Keys that only the Flask dev server uses.
+    const FLASK: &[&str] = &["debug"];
+    match key {
+        "app" | "host" | "port" | "reload" => server != ServerKind::Command,
+        "command" => server == ServerKind::Command,
+        k if GUNICORN_KEYS.contains(&k) => server == ServerKind::Gunicorn,
+        k if FLASK.contains(&k) => server == ServerKind::Flask,
+        _ => true,
+    }
+}
 
 /// Keys whose value is a table with free-form keys (variable or signal names).
 pub const TABLE_KEYS: &[&str] = &["env", "signals"];
@@ -289,6 +303,54 @@ impl<'de> Deserialize<'de> for List {
                     items.push(item);
                 }
                 Ok(List(items))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Exit codes: a list, one number, or one string of comma-separated numbers (so that
+/// `LIFTOFF_SUCCESS_CODES=143` and `=0,143` work like `[0, 143]`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(transparent)]
+pub struct Codes(pub Vec<i32>);
+
+impl<'de> Deserialize<'de> for Codes {
+    /// Accepts `143`, `[0, 143]` or `"0,143"`.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Codes;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("exit codes: a number, a list of numbers, or \"0,143\"")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Codes, E> {
+                i32::try_from(v)
+                    .map(|v| Codes(vec![v]))
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Codes, E> {
+                i32::try_from(v)
+                    .map(|v| Codes(vec![v]))
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Codes, E> {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        s.parse::<i32>()
+                            .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+                    })
+                    .collect::<Result<Vec<_>, E>>()
+                    .map(Codes)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Codes, A::Error> {
+                let mut codes = Vec::new();
+                while let Some(code) = seq.next_element::<i32>()? {
+                    codes.push(code);
+                }
+                Ok(Codes(codes))
             }
         }
         d.deserialize_any(V)

@@ -99,12 +99,6 @@ impl Resolver<'_> {
             reload: s.reload.unwrap_or(false),
             app,
         };
-        if s.debug == Some(true) {
-            warnings.push(format!(
-                "debug (from {}) applies to the Flask dev server only; gunicorn ignores it",
-                self.source("debug")
-            ));
-        }
         let detail = format!(
             "on {}, {} ({}), {}, worker timeout {}, graceful timeout {}",
             profile::bind(&g.host, g.port),
