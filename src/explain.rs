@@ -8,7 +8,7 @@ use crate::config::{Layers, source_name, suggest};
 use crate::exit::Failure;
 use crate::plan::{self, Plan, Request, Target};
 use crate::profile::{self, Defaults};
-use crate::settings::{GUNICORN_KEYS, KEYS, ServerKind, TABLE_KEYS};
+use crate::settings::{KEYS, ServerKind, TABLE_KEYS, applies};
 
 /// One effective key: its value and where it came from.
 #[derive(Debug, Serialize)]
@@ -60,19 +60,6 @@ pub fn run(layers: &Layers, global: &GlobalArgs, args: &ConfigArgs) -> anyhow::R
         )),
     }
     Ok(0)
-}
-
-/// Which keys apply to a server.
-fn applies(key: &str, server: ServerKind) -> bool {
-    /// Keys that only the Flask dev server uses.
-    const FLASK: &[&str] = &["debug"];
-    match key {
-        "app" | "host" | "port" | "reload" => server != ServerKind::Command,
-        "command" => server == ServerKind::Command,
-        k if GUNICORN_KEYS.contains(&k) => server == ServerKind::Gunicorn,
-        k if FLASK.contains(&k) => server == ServerKind::Flask,
-        _ => true,
-    }
 }
 
 /// The built-in default of a key for a server, if it has one.
@@ -296,7 +283,11 @@ fn inline(value: &toml::Value) -> String {
                 .iter()
                 .map(|(k, v)| format!("{k} = {}", inline(v)))
                 .collect();
-            format!("{{ {} }}", parts.join(", "))
+            if parts.is_empty() {
+                "{}".into()
+            } else {
+                format!("{{ {} }}", parts.join(", "))
+            }
         }
         other => other.to_string(),
     }

@@ -25,14 +25,19 @@ use crate::wait::Target as WaitTarget;
 use crate::workers::{self, Sizing};
 
 mod entrypoint;
+mod env;
 mod flags;
+mod program;
 mod render;
 mod server;
 #[cfg(test)]
 mod tests;
 
 use entrypoint::drain_warning;
+pub use env::mask;
+use env::merge_env;
 pub use flags::flag_layer;
+use program::resolve_program;
 pub use render::shell_quote;
 use server::ServerPart;
 
@@ -191,6 +196,7 @@ impl Resolver<'_> {
         let defaults = Defaults::of(self.server);
         let cwd = self.cwd()?;
         let mut warnings = Vec::new();
+        warnings.extend(self.keys_without_effect());
         if crate::config::lookup(&self.layers.env, "LIFTOFF_PROFILE").is_some() {
             warnings.push(
                 "LIFTOFF_PROFILE is ignored: the profile comes only from the command (liftoff prod, liftoff dev, liftoff NAME)".into(),
@@ -348,9 +354,43 @@ impl Resolver<'_> {
         ))
     }
 
+    /// Keys set for this profile alone (by a flag or in its own table) that mean nothing
+    /// to its server, such as `--workers` for dev; `[default]` and the environment apply
+    /// to every profile, so keys there are expected not to fit some of them.
+    fn keys_without_effect(&self) -> Vec<String> {
+        let own_table = |key: &str| {
+            let value = self.figment.find_value(key).ok();
+            let from_file = matches!(
+                self.figment
+                    .find_metadata(key)
+                    .and_then(|md| md.source.as_ref()),
+                Some(figment::Source::File(_))
+            );
+            from_file && value.is_some_and(|v| v.tag().profile().is_none())
+        };
+        let from_flags = self.layers.flags.keys().map(|(key, _)| key.to_string());
+        let from_table = crate::settings::KEYS
+            .iter()
+            .filter(|k| own_table(k))
+            .map(|k| k.to_string());
+        let mut keys: Vec<String> = from_flags.chain(from_table).collect();
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+            .filter(|key| !crate::settings::applies(key, self.server))
+            .map(|key| {
+                format!(
+                    "{key} (from {}) has no effect on a {} profile",
+                    self.source(&key),
+                    self.server
+                )
+            })
+            .collect()
+    }
+
     /// `success_codes`, each an exit status liftoff can report (0-255).
     fn success_codes(&self) -> anyhow::Result<Vec<i32>> {
-        let codes = self.settings.success_codes.clone().unwrap_or_default();
+        let codes = self.settings.success_codes.clone().unwrap_or_default().0;
         if let Some(bad) = codes.iter().find(|c| !(0..=255).contains(*c)) {
             return Err(Failure::Config(format!(
                 "success_codes (from {}): {bad} is not an exit status; give codes from 0 to 255 (143 is SIGTERM's 128+15)",
@@ -440,101 +480,4 @@ pub fn decide_mode(mode: Mode, pid1: bool, needs_parent: Option<&str>) -> (Mode,
         (Mode::Auto, false, None) => (Mode::Exec, "auto: liftoff is not PID 1".into()),
         (mode, _, _) => (mode, "set".into()),
     }
-}
-
-/// The program's environment: liftoff's own, with `changes` laid over it.
-fn merge_env(
-    base: &[(OsString, OsString)],
-    changes: &BTreeMap<String, String>,
-) -> Vec<(OsString, OsString)> {
-    let mut env: Vec<(OsString, OsString)> = base
-        .iter()
-        .filter(|(k, _)| k.to_str().is_none_or(|k| !changes.contains_key(k)))
-        .cloned()
-        .collect();
-    env.extend(
-        changes
-            .iter()
-            .map(|(k, v)| (OsString::from(k), OsString::from(v))),
-    );
-    env
-}
-
-/// `***` for values of names that look secret, else the value.
-pub fn mask(name: &str, value: &str) -> String {
-    /// Parts of variable names whose values are secrets.
-    const SECRET: &[&str] = &[
-        "PASS",
-        "SECRET",
-        "TOKEN",
-        "KEY",
-        "CREDENTIAL",
-        "AUTH",
-        "DSN",
-        "COOKIE",
-        "SESSION",
-        "PRIVATE",
-    ];
-    let upper = name.to_ascii_uppercase();
-    if SECRET.iter().any(|s| upper.contains(s)) {
-        return "***".into();
-    }
-    mask_url_password(value)
-}
-
-/// `scheme://user:***@host/...` for a URL with a password (DATABASE_URL and friends).
-fn mask_url_password(value: &str) -> String {
-    let Some((scheme, rest)) = value.split_once("://") else {
-        return value.into();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else {
-        return value.into();
-    };
-    match rest[..at].split_once(':') {
-        Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
-        None => value.into(),
-    }
-}
-
-/// Resolves `word` like a shell would, with the program's own `PATH` and working directory.
-fn resolve_program(
-    word: &str,
-    env: &[(OsString, OsString)],
-    cwd: &Path,
-    server: ServerKind,
-) -> anyhow::Result<PathBuf> {
-    let path = env
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    match which::which_in(word, Some(&path), cwd) {
-        Ok(found) => Ok(found),
-        Err(_) => {
-            let candidate = cwd.join(word);
-            if word.contains('/') && candidate.exists() {
-                return Err(Failure::NotExecutable(format!(
-                    "{} is not executable (mark it with chmod +x, or run it through its interpreter)",
-                    candidate.display()
-                ))
-                .into());
-            }
-            Err(Failure::NotFound(not_found(word, server)).into())
-        }
-    }
-}
-
-/// The message for a program that is not on `PATH`, with how to install the servers.
-fn not_found(word: &str, server: ServerKind) -> String {
-    let hint = match server {
-        ServerKind::Gunicorn => {
-            "; install it with `pip install gunicorn` (in this repository: `make venv`, then put .venv/bin on PATH)"
-        }
-        ServerKind::Flask => {
-            "; install it with `pip install flask` (in this repository: `make venv`, then put .venv/bin on PATH)"
-        }
-        ServerKind::Command => "",
-    };
-    format!("program `{word}` not found on PATH{hint}")
 }

@@ -359,7 +359,16 @@ fn string_keys_accept_what_the_environment_parses_as_numbers() {
         let (_, s) = load(None).unwrap().settings(Some("prod")).unwrap();
         assert_eq!(s.app.unwrap().0, "123");
         assert_eq!(s.host.unwrap().0, "127.0.0.1");
-        assert_eq!(s.success_codes.unwrap(), [0, 143]);
+        assert_eq!(s.success_codes.unwrap().0, [0, 143]);
+        for (value, codes) in [
+            ("143", vec![143]),
+            ("0,143", vec![0, 143]),
+            ("[1]", vec![1]),
+        ] {
+            jail.set_env("LIFTOFF_SUCCESS_CODES", value);
+            let (_, s) = load(None).unwrap().settings(Some("prod")).unwrap();
+            assert_eq!(s.success_codes.unwrap().0, codes, "{value}");
+        }
         assert_eq!(s.extra_args.unwrap().len(), 2);
         Ok(())
     });

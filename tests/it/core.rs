@@ -171,6 +171,23 @@ fn layers_reach_the_plan_and_flags_win() {
 }
 
 #[test]
+fn keys_that_mean_nothing_to_the_server_are_warned_about() {
+    let project = Project::new(&format!("{}\n[dev.env]\nX = \"1\"\n", app_config()));
+    let plan = project.plan(&["dev", "--workers", "3"], &[("LIFTOFF_THREADS", "2")]);
+    let warnings = plan["warnings"].to_string();
+    assert!(
+        warnings.contains("workers (from flag --workers) has no effect on a flask profile"),
+        "{warnings}"
+    );
+    assert!(
+        !warnings.contains("threads"),
+        "the environment applies to every profile: {warnings}"
+    );
+    let plan = project.plan(&["prod"], &[]);
+    assert_eq!(plan["warnings"], serde_json::json!([]), "{plan}");
+}
+
+#[test]
 fn the_environment_never_selects_the_profile() {
     let project = Project::new(&app_config());
     let vars = [
