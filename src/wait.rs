@@ -231,10 +231,20 @@ pub fn wait(targets: &[Target], timeout: Duration, table: &SignalTable) -> anyho
     let mut round = 0;
     loop {
         let mut still = Vec::new();
-        for (target, _) in down {
+        for (target, before) in down {
             let left = deadline.saturating_duration_since(Instant::now());
-            match target.probe(left.clamp(Duration::from_millis(1), PROBE_TIMEOUT)) {
+            let budget = left.clamp(Duration::from_millis(1), PROBE_TIMEOUT);
+            match target.probe(budget) {
                 Ok(()) => tracing::info!("{target} is up after {}", secs(start.elapsed())),
+                // A probe cut short by the wait's own deadline says less than the full
+                // one before it ("answered 503" beats "timed out").
+                Err(why)
+                    if budget < PROBE_TIMEOUT
+                        && why.contains("timed out")
+                        && !before.is_empty() =>
+                {
+                    still.push((target, before));
+                }
                 Err(why) => still.push((target, why)),
             }
             if let Some(signal) = take_stop(&waited, table, Duration::ZERO)? {
