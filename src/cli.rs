@@ -69,6 +69,7 @@ pub struct GlobalArgs {
     pub config: Option<PathBuf>,
 
     /// exec: become the program; supervise: stay as its parent; auto: supervise when PID 1
+    /// or when drain_delay or success_codes need a parent
     #[arg(long, value_name = "MODE")]
     pub mode: Option<String>,
 
@@ -175,8 +176,8 @@ pub struct ServerArgs {
     #[arg(long)]
     pub host: Option<String>,
 
-    /// Port to bind
-    #[arg(long)]
+    /// Port to bind (1-65535)
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
 
     /// The application, e.g. 'app:create_app()'

@@ -1,7 +1,6 @@
 //! What each command does: classify the command word, resolve, then run, print or check.
 
 use std::ffi::OsString;
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -29,7 +28,7 @@ pub fn run(args: Vec<OsString>, inherited_mask: &SigSet) -> anyhow::Result<i32> 
     let global = cli.globals();
     let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     if let Some(Command::Check(_)) = cli.command {
-        return check(global.config.as_deref(), env);
+        return check(&global, env);
     }
     let layers = Layers::load(global.config.as_deref(), env)?;
     match cli.command {
@@ -329,8 +328,8 @@ fn print_plan(
 
 /// `liftoff check`: checks the file's shape and the environment, then resolves every
 /// profile that the problems found so far do not block; lists every problem, exit 0 or 78.
-fn check(config_flag: Option<&Path>, env: Vec<(OsString, OsString)>) -> anyhow::Result<i32> {
-    let (layers, mut problems) = Layers::load_lenient(config_flag, env)?;
+fn check(global: &GlobalArgs, env: Vec<(OsString, OsString)>) -> anyhow::Result<i32> {
+    let (layers, mut problems) = Layers::load_lenient(global.config.as_deref(), env)?;
     if layers.file.is_none() {
         problems.push(
             "no config file: looked for --config, LIFTOFF_CONFIG and ./liftoff.toml".to_string(),
@@ -344,7 +343,7 @@ fn check(config_flag: Option<&Path>, env: Vec<(OsString, OsString)>) -> anyhow::
     {
         let request = Request {
             target: Target::Profile(profile.clone()),
-            global: GlobalArgs::default(),
+            global: global.clone(),
             server: ServerArgs::default(),
         };
         match plan::resolve(&layers, &request) {

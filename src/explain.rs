@@ -188,11 +188,10 @@ fn mask_env(key: &str, value: toml::Value) -> toml::Value {
             table
                 .into_iter()
                 .map(|(k, v)| {
-                    let shown = plan::mask(&k, v.as_str().unwrap_or_default());
-                    let v = if shown == "***" {
-                        toml::Value::String(shown)
-                    } else {
-                        v
+                    // Values that are not strings (numbers, booleans) hold no secret.
+                    let v = match v.as_str().map(|text| plan::mask(&k, text)) {
+                        Some(shown) => toml::Value::String(shown),
+                        None => v,
                     };
                     (k, v)
                 })

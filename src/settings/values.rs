@@ -217,8 +217,8 @@ impl Dur {
     fn checked(d: Duration) -> Result<Dur, String> {
         if d > Dur::MAX {
             return Err(format!(
-                "`{}` is longer than the most liftoff accepts (365 days)",
-                humantime::format_duration(d)
+                "`{}` is longer than the most liftoff accepts (365d)",
+                Dur(d)
             ));
         }
         Ok(Dur(d))
@@ -233,9 +233,18 @@ pub fn text_or(value: &Option<Text>, default: &str) -> String {
 }
 
 impl fmt::Display for Dur {
-    /// Prints `28s`, `1m 30s`, `500ms`.
+    /// Prints `28s`, `1m 30s`, `500ms`, and whole days as `365d` (humantime alone would
+    /// count in 30.44-day months and 365.25-day years).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", humantime::format_duration(self.0))
+        /// Seconds in a day.
+        const DAY: u64 = 86_400;
+        let days = self.0.as_secs() / DAY;
+        let rest = self.0 - Duration::from_secs(days * DAY);
+        match (days, rest.is_zero()) {
+            (0, _) => write!(f, "{}", humantime::format_duration(self.0)),
+            (days, true) => write!(f, "{days}d"),
+            (days, false) => write!(f, "{days}d {}", humantime::format_duration(rest)),
+        }
     }
 }
 

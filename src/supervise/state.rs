@@ -157,7 +157,7 @@ pub struct State {
     policy: Policy,
     main_pid: i32,
     phase: Phase,
-    /// The first shutdown signal received (whatever the table made of it), so that the
+    /// The first shutdown signal as received (before the table rewrote it), so that the
     /// caller can tell "the child was stopped" from "the child finished".
     shutdown: Option<Signal>,
     /// How the main child ended, once it did.

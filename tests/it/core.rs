@@ -339,15 +339,29 @@ fn secrets_are_masked_in_the_plan() {
         "{text}"
     );
     assert!(!text.contains("hunter2"), "{text}");
-    let out = project.run(
+    let vars = [
+        ("LIFTOFF_ENV__API_TOKEN", "s3cret"),
+        (
+            "LIFTOFF_ENV__DATABASE_URL",
+            "postgres://app:pw123@db:5432/x",
+        ),
+    ];
+    for args in [
+        &["plan", "prod"][..],
         &["config", "prod", "--explain"],
-        &[("LIFTOFF_ENV__API_TOKEN", "s3cret")],
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        !text.contains("hunter2") && !text.contains("s3cret"),
-        "{text}"
-    );
+        &["config", "prod", "--format", "json"],
+    ] {
+        let out = project.run(args, &vars);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        for secret in ["hunter2", "s3cret", "pw123"] {
+            assert!(!text.contains(secret), "{args:?} shows {secret}: {text}");
+        }
+        assert!(
+            text.contains("postgres://app:***@db:5432/x"),
+            "{args:?}: {text}"
+        );
+    }
 }
 
 #[test]
