@@ -73,6 +73,21 @@ fn help() {
 }
 
 #[test]
+fn command_help() {
+    let dir = project("");
+    let all: Vec<String> = ["prod", "dev", "run", "plan", "config", "check", "health"]
+        .iter()
+        .map(|command| {
+            format!(
+                "$ liftoff {command} --help\n{}",
+                output(&dir.0, &[command, "--help"])
+            )
+        })
+        .collect();
+    insta::assert_snapshot!(all.join("\n"));
+}
+
+#[test]
 fn plan_of_a_command_profile() {
     let dir = project(CONFIG);
     insta::assert_snapshot!(output(&dir.0, &["plan", "worker", "--", "--fast"]));
