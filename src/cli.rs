@@ -38,12 +38,17 @@ pub struct Cli {
 }
 
 /// The commands; an unknown word becomes [`Command::Word`].
+///
+/// `defer` builds a command's flags only when that command is given: every command
+/// flattens the global flags, and building all of them on every start was a third of
+/// liftoff's own start-up instructions (see docs/benchmarks.md).
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Run the production server (gunicorn)
-    Prod(ServerArgs),
+    Prod(ProdArgs),
     /// Run the development server (flask run)
-    Dev(ServerArgs),
+    Dev(DevArgs),
     /// Run any program, with no profile: run -- PROGRAM [ARGS...]
     Run(RunArgs),
     /// Print what would run, and run nothing
@@ -165,6 +170,25 @@ impl GlobalArgs {
     }
 }
 
+// With `defer`, clap takes a command's about text from its arguments' struct, so each
+// command's struct carries, as its doc comment, the text users read in `--help`.
+
+/// Run the production server (gunicorn)
+#[derive(Debug, Default, Clone, Args)]
+pub struct ProdArgs {
+    /// The server flags.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// Run the development server (flask run)
+#[derive(Debug, Default, Clone, Args)]
+pub struct DevArgs {
+    /// The server flags.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
 /// Flags of `prod` and `dev`.
 #[derive(Debug, Default, Clone, Args)]
 pub struct ServerArgs {
@@ -234,7 +258,7 @@ fn tri_state(yes: bool, no: bool) -> Option<bool> {
     }
 }
 
-/// Arguments of `run`.
+/// Run any program, with no profile: run -- PROGRAM [ARGS...]
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// Global flags given after the command.
@@ -261,7 +285,7 @@ pub enum PlanFormat {
     Json,
 }
 
-/// Arguments of `plan`.
+/// Print what would run, and run nothing
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
     /// Global flags given after the command.
@@ -291,7 +315,7 @@ pub enum ConfigFormat {
     Json,
 }
 
-/// Arguments of `config`.
+/// Print the merged configuration of a profile
 #[derive(Debug, Clone, Args)]
 pub struct ConfigArgs {
     /// Global flags given after the command.
@@ -310,7 +334,7 @@ pub struct ConfigArgs {
     pub format: ConfigFormat,
 }
 
-/// Arguments of `health`.
+/// Probe the server over HTTP: exit 0 on a 2xx answer, 1 otherwise
 #[derive(Debug, Clone, Args)]
 pub struct HealthArgs {
     /// Global flags given after the command.
@@ -331,7 +355,7 @@ pub struct HealthArgs {
     pub timeout: String,
 }
 
-/// Arguments of `check`.
+/// Validate every profile in the config file and resolve its program
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
     /// Global flags given after the command.
@@ -357,7 +381,9 @@ impl Cli {
     pub fn globals(&self) -> GlobalArgs {
         let mut global = self.global.clone();
         let later = match &self.command {
-            Some(Command::Prod(a) | Command::Dev(a)) => Some(&a.global),
+            Some(Command::Prod(ProdArgs { server: a }) | Command::Dev(DevArgs { server: a })) => {
+                Some(&a.global)
+            }
             Some(Command::Run(a)) => Some(&a.global),
             Some(Command::Plan(a)) => Some(&a.global),
             Some(Command::Config(a)) => Some(&a.global),

@@ -67,8 +67,8 @@ fn request(
     };
     let request = match command {
         None => profile("prod", ServerArgs::default()),
-        Some(Command::Prod(args)) => profile("prod", args),
-        Some(Command::Dev(args)) => profile("dev", args),
+        Some(Command::Prod(args)) => profile("prod", args.server),
+        Some(Command::Dev(args)) => profile("dev", args.server),
         Some(Command::Run(args)) => {
             let first = args.argv[0].to_string_lossy();
             if first.starts_with('-') {
@@ -160,7 +160,9 @@ fn one_line(rendered: &str) -> String {
 fn start(layers: &Layers, request: &Request, inherited_mask: &SigSet) -> anyhow::Result<i32> {
     let plan = resolve(layers, request)?;
     check_user(&plan)?;
-    crate::logging::init(plan.log_level, plan.log_format);
+    if logs_anything(&plan) {
+        crate::logging::init(plan.log_level, plan.log_format);
+    }
     for warning in &plan.warnings {
         tracing::warn!("{warning}");
     }
@@ -241,6 +243,19 @@ fn run_before(plan: &Plan, inherited_mask: &SigSet) -> anyhow::Result<Option<i32
 fn signal_name(raw: i32) -> String {
     nix::sys::signal::Signal::try_from(raw)
         .map_or_else(|_| format!("signal {raw}"), |s| s.as_str().to_string())
+}
+
+/// Whether liftoff will log anything for this plan. A program exec'd quietly (the common
+/// `docker run IMAGE PROGRAM` case) needs no subscriber, and setting one up is a
+/// measurable part of the exec path's start-up.
+fn logs_anything(plan: &Plan) -> bool {
+    use crate::settings::LogLevel;
+    plan.mode == Mode::Supervise
+        || plan.profile.is_some()
+        || !plan.warnings.is_empty()
+        || !plan.wait_for.is_empty()
+        || !plan.before.is_empty()
+        || matches!(plan.log_level, LogLevel::Debug | LogLevel::Trace)
 }
 
 /// Resolves a request, adding "did you mean" to a program that is not found.

@@ -21,7 +21,7 @@ fn bare_liftoff_has_no_command() {
 
 #[test]
 fn server_commands_take_their_flags_and_extra() {
-    let Some(Command::Prod(args)) =
+    let Some(Command::Prod(ProdArgs { server: args })) =
         p("prod --port 9000 --workers auto --threads 4 --app a:b -- --preload -k x").command
     else {
         panic!("not prod")
@@ -45,7 +45,7 @@ fn reload_and_debug_are_tri_states_where_the_last_flag_wins() {
         ("dev --debug --no-debug", None, Some(false)),
     ];
     for (line, reload, debug) in cases {
-        let Some(Command::Dev(args)) = p(line).command else {
+        let Some(Command::Dev(DevArgs { server: args })) = p(line).command else {
             panic!("{line}: not dev")
         };
         assert_eq!((args.reload(), args.debug()), (reload, debug), "{line}");
