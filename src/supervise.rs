@@ -10,6 +10,8 @@ mod reaper;
 mod spawn;
 #[cfg(target_os = "linux")]
 mod state;
+#[cfg(target_os = "linux")]
+mod trim;
 
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -27,6 +27,7 @@ pub fn run(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<Outcome> {
     };
     let main_pid = spawn::spawn(spec, inherited)?;
     debug!(pid = main_pid, program = %spec.program.display(), target = %spec.target, "started child");
+    super::trim::give_back_startup_memory();
     let policy = Policy {
         target: spec.target,
         table: spec.table.clone(),
