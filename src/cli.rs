@@ -1,1 +1,537 @@
 //! Command-line parsing: raw flags and the command word, nothing resolved yet.
+//!
+//! The command line is parsed twice at most. clap parses the global flags and either a
+//! built-in command or an external word; whether that word names a profile from the config
+//! file or a program is decided later ([`Word`]), and a profile's own flags are then parsed
+//! with [`ProfileArgs`]. Nothing here reads the environment: environment variables belong to
+//! the configuration layers, so that `config --explain` can say where each value came from.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// `liftoff [GLOBAL FLAGS] [COMMAND] [ARGS...]`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "liftoff",
+    version,
+    about = "Entrypoint and PID 1 for Python web API containers",
+    long_about = "Entrypoint and PID 1 for Python web API containers.\n\n\
+        The profile comes only from the command: `liftoff prod` runs gunicorn (and is what \
+        a bare `liftoff` means), `liftoff dev` runs the Flask dev server, `liftoff NAME` runs \
+        the profile [NAME] of the config file, and any other word runs that program.",
+    after_help = "Commands also accepted:\n  \
+        <PROFILE> [FLAGS] [-- EXTRA...]  run a profile defined in the config file\n  \
+        <PROGRAM> [ARGS...]              run any other program (same as `run -- PROGRAM ARGS...`)",
+    disable_help_subcommand = true,
+    subcommand_value_name = "COMMAND"
+)]
+pub struct Cli {
+    /// Flags that apply to whatever runs.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// What to run; none means `prod`.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands; an unknown word becomes [`Command::Word`].
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the production server (gunicorn)
+    Prod(ServerArgs),
+    /// Run the development server (flask run)
+    Dev(ServerArgs),
+    /// Run any program, with no profile: run -- PROGRAM [ARGS...]
+    Run(RunArgs),
+    /// Print what would run, and run nothing
+    Plan(PlanArgs),
+    /// Print the merged configuration of a profile
+    Config(ConfigArgs),
+    /// Validate every profile in the config file and resolve its program
+    Check(CheckArgs),
+    /// Probe the server over HTTP: exit 0 on a 2xx answer, 1 otherwise
+    Health(HealthArgs),
+    /// A profile name or a program, with its arguments.
+    #[command(external_subcommand)]
+    Word(Vec<OsString>),
+}
+
+/// Flags accepted before the command and after it (they are flattened into each command,
+/// not clap globals, because a global repeated flag after the command would replace, not
+/// extend, the values given before it).
+#[derive(Debug, Default, Clone, Args)]
+pub struct GlobalArgs {
+    /// Config file (default: $LIFTOFF_CONFIG, else ./liftoff.toml if present)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// exec: become the program; supervise: stay as its parent; auto: supervise when PID 1
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<String>,
+
+    /// Working directory of the program
+    #[arg(long, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+
+    /// Time between the stop signal and SIGKILL (e.g. 28s, 1m30s)
+    #[arg(long, value_name = "DUR")]
+    pub stop_timeout: Option<String>,
+
+    /// Where forwarded signals go: the child alone, or its process group
+    #[arg(long, value_name = "TARGET")]
+    pub signal_target: Option<String>,
+
+    /// Rewrite a forwarded signal, e.g. QUIT=TERM or HUP=ignore (repeatable)
+    #[arg(long, value_name = "FROM=TO")]
+    pub signal_map: Vec<String>,
+
+    /// An exit code to report as 0 (repeatable)
+    #[arg(long, value_name = "N")]
+    pub success_code: Vec<i32>,
+
+    /// liftoff's own log level: error, warn, info, debug, trace
+    #[arg(long, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+
+    /// liftoff's own log format: text or json
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+
+    /// More log output (-v debug, -vv trace)
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Less log output (-q warnings only, -qq errors only)
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub quiet: u8,
+}
+
+impl GlobalArgs {
+    /// Lays `later` over `self`: flags given after the command win over those before it.
+    pub fn overlay(&mut self, later: GlobalArgs) {
+        macro_rules! take {
+            ($($field:ident),*) => { $(if later.$field.is_some() { self.$field = later.$field; })* };
+        }
+        take!(
+            config,
+            mode,
+            chdir,
+            stop_timeout,
+            signal_target,
+            log_level,
+            log_format
+        );
+        self.signal_map.extend(later.signal_map);
+        self.success_code.extend(later.success_code);
+        self.verbose += later.verbose;
+        self.quiet += later.quiet;
+    }
+}
+
+/// Flags of `prod` and `dev`.
+#[derive(Debug, Default, Clone, Args)]
+pub struct ServerArgs {
+    /// Global flags given after the command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// Address to bind
+    #[arg(long)]
+    pub host: Option<String>,
+
+    /// Port to bind
+    #[arg(long)]
+    pub port: Option<u16>,
+
+    /// The application, e.g. 'app:create_app()'
+    #[arg(long)]
+    pub app: Option<String>,
+
+    /// Number of gunicorn workers, or auto (fit the container's CPUs)
+    #[arg(long, value_name = "N|auto")]
+    pub workers: Option<String>,
+
+    /// Threads per gunicorn worker
+    #[arg(long, value_name = "N")]
+    pub threads: Option<u32>,
+
+    /// Reload on code changes
+    #[arg(long, overrides_with = "no_reload")]
+    pub reload: bool,
+
+    /// Do not reload on code changes
+    #[arg(long, overrides_with = "reload")]
+    pub no_reload: bool,
+
+    /// Debug mode (Flask's debugger; never on a public address)
+    #[arg(long, overrides_with = "no_debug")]
+    pub debug: bool,
+
+    /// No debug mode
+    #[arg(long, overrides_with = "debug")]
+    pub no_debug: bool,
+
+    /// Extra arguments appended to the server's argv
+    #[arg(last = true, value_name = "EXTRA")]
+    pub extra: Vec<OsString>,
+}
+
+impl ServerArgs {
+    /// `--reload`/`--no-reload` as a tri-state: the last one given wins.
+    pub fn reload(&self) -> Option<bool> {
+        tri_state(self.reload, self.no_reload)
+    }
+
+    /// `--debug`/`--no-debug` as a tri-state: the last one given wins.
+    pub fn debug(&self) -> Option<bool> {
+        tri_state(self.debug, self.no_debug)
+    }
+}
+
+/// Turns a `--flag`/`--no-flag` pair (clap keeps only the last) into an option.
+fn tri_state(yes: bool, no: bool) -> Option<bool> {
+    match (yes, no) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    }
+}
+
+/// Arguments of `run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Global flags given after the command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// The program and its arguments
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "PROGRAM"
+    )]
+    pub argv: Vec<OsString>,
+}
+
+/// Output formats of `plan`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Aligned text for people.
+    #[default]
+    Text,
+    /// One JSON object for scripts.
+    Json,
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// Global flags given after the command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+
+    /// The command to plan, as it would be given to liftoff (default: prod)
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<OsString>,
+}
+
+/// Output formats of `config`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfigFormat {
+    /// TOML, as it could be written in the config file.
+    #[default]
+    Toml,
+    /// JSON.
+    Json,
+}
+
+/// Arguments of `config`.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// Global flags given after the command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// The profile to show (default: prod)
+    pub profile: Option<String>,
+
+    /// Show where every value came from
+    #[arg(long)]
+    pub explain: bool,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ConfigFormat::Toml)]
+    pub format: ConfigFormat,
+}
+
+/// Arguments of `health`.
+#[derive(Debug, Clone, Args)]
+pub struct HealthArgs {
+    /// Global flags given after the command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// URL to GET (default: http://127.0.0.1:<port of the prod profile>/health)
+    #[arg(long)]
+    pub url: Option<String>,
+
+    /// How long the whole request may take
+    #[arg(long, value_name = "DUR", default_value = "5s")]
+    pub timeout: String,
+}
+
+/// Arguments of `check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Global flags given after the command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// What follows a profile word: global flags, then `-- EXTRA`.
+#[derive(Debug, Parser)]
+#[command(name = "liftoff PROFILE", disable_help_subcommand = true)]
+pub struct ProfileArgs {
+    /// Flags that apply to the profile.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// Extra arguments appended to the profile's argv
+    #[arg(last = true, value_name = "EXTRA")]
+    pub extra: Vec<OsString>,
+}
+
+impl Cli {
+    /// The global flags, those after the command laid over those before it.
+    pub fn globals(&self) -> GlobalArgs {
+        let mut global = self.global.clone();
+        let later = match &self.command {
+            Some(Command::Prod(a) | Command::Dev(a)) => Some(&a.global),
+            Some(Command::Run(a)) => Some(&a.global),
+            Some(Command::Plan(a)) => Some(&a.global),
+            Some(Command::Config(a)) => Some(&a.global),
+            Some(Command::Check(a)) => Some(&a.global),
+            Some(Command::Health(a)) => Some(&a.global),
+            Some(Command::Word(_)) | None => None,
+        };
+        if let Some(later) = later {
+            global.overlay(later.clone());
+        }
+        global
+    }
+}
+
+/// Parses liftoff's own command line (`args` includes argv[0]).
+pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    Cli::try_parse_from(args)
+}
+
+/// Parses what follows a profile word, naming the profile in errors and help.
+pub fn parse_profile_args(profile: &str, rest: &[OsString]) -> Result<ProfileArgs, clap::Error> {
+    let name = OsString::from(format!("liftoff {profile}"));
+    ProfileArgs::try_parse_from(std::iter::once(&name).chain(rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses a command line given as one string split on spaces.
+    fn p(line: &str) -> Cli {
+        parse(std::iter::once("liftoff").chain(line.split_whitespace()))
+            .unwrap_or_else(|e| panic!("{line:?} failed to parse: {e}"))
+    }
+
+    /// Turns a list of strings into `OsString`s for comparisons.
+    fn os(words: &[&str]) -> Vec<OsString> {
+        words.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn bare_liftoff_has_no_command() {
+        assert!(p("").command.is_none());
+        assert_eq!(p("--mode exec").global.mode.as_deref(), Some("exec"));
+    }
+
+    #[test]
+    fn server_commands_take_their_flags_and_extra() {
+        let Some(Command::Prod(args)) =
+            p("prod --port 9000 --workers auto --threads 4 --app a:b -- --preload -k x").command
+        else {
+            panic!("not prod")
+        };
+        assert_eq!(args.port, Some(9000));
+        assert_eq!(args.workers.as_deref(), Some("auto"));
+        assert_eq!(args.threads, Some(4));
+        assert_eq!(args.app.as_deref(), Some("a:b"));
+        assert_eq!(args.extra, os(&["--preload", "-k", "x"]));
+    }
+
+    #[test]
+    fn reload_and_debug_are_tri_states_where_the_last_flag_wins() {
+        let cases = [
+            ("dev", None, None),
+            ("dev --reload", Some(true), None),
+            ("dev --no-reload", Some(false), None),
+            ("dev --reload --no-reload", Some(false), None),
+            ("dev --no-reload --reload", Some(true), None),
+            ("dev --debug", None, Some(true)),
+            ("dev --debug --no-debug", None, Some(false)),
+        ];
+        for (line, reload, debug) in cases {
+            let Some(Command::Dev(args)) = p(line).command else {
+                panic!("{line}: not dev")
+            };
+            assert_eq!((args.reload(), args.debug()), (reload, debug), "{line}");
+        }
+    }
+
+    #[test]
+    fn global_flags_go_before_or_after_the_command() {
+        let cases = [
+            "--stop-timeout 3s --signal-target group prod",
+            "prod --stop-timeout 3s --signal-target group",
+            "--stop-timeout 3s prod --signal-target group",
+        ];
+        for line in cases {
+            let cli = p(line);
+            assert!(matches!(cli.command, Some(Command::Prod(_))), "{line}");
+            let global = cli.globals();
+            assert_eq!(global.stop_timeout.as_deref(), Some("3s"), "{line}");
+            assert_eq!(global.signal_target.as_deref(), Some("group"), "{line}");
+        }
+        let cli = p("--signal-map QUIT=TERM run --signal-map HUP=ignore --success-code 143 -- x");
+        let global = cli.globals();
+        assert_eq!(global.signal_map, ["QUIT=TERM", "HUP=ignore"]);
+        assert_eq!(global.success_code, [143]);
+    }
+
+    #[test]
+    fn run_takes_the_program_with_or_without_double_dash() {
+        for line in [
+            "run -- sh -c x",
+            "run sh -c x",
+            "--mode supervise run -- sh -c x",
+        ] {
+            let Some(Command::Run(args)) = p(line).command else {
+                panic!("{line}: not run")
+            };
+            assert_eq!(args.argv, os(&["sh", "-c", "x"]), "{line}");
+        }
+        let Some(Command::Run(args)) = p("run -- prod --port 1").command else {
+            panic!()
+        };
+        assert_eq!(args.argv, os(&["prod", "--port", "1"]));
+    }
+
+    #[test]
+    fn any_other_word_is_kept_whole_for_later() {
+        let cases: [(&str, &[&str]); 4] = [
+            ("sh -c x", &["sh", "-c", "x"]),
+            ("python3 --version", &["python3", "--version"]),
+            (
+                "worker -- --queue high",
+                &["worker", "--", "--queue", "high"],
+            ),
+            (
+                "--mode exec db-migrate --mode x",
+                &["db-migrate", "--mode", "x"],
+            ),
+        ];
+        for (line, words) in cases {
+            let Some(Command::Word(got)) = p(line).command else {
+                panic!("{line}: not a word")
+            };
+            assert_eq!(got, os(words), "{line}");
+        }
+    }
+
+    #[test]
+    fn plan_config_check_and_health_parse() {
+        let Some(Command::Plan(args)) = p("plan --format json dev --port 1").command else {
+            panic!()
+        };
+        assert_eq!(args.format, PlanFormat::Json);
+        assert_eq!(args.command, os(&["dev", "--port", "1"]));
+        let Some(Command::Config(args)) = p("config worker --explain --format json").command else {
+            panic!()
+        };
+        assert_eq!(
+            (args.profile.as_deref(), args.explain, args.format),
+            (Some("worker"), true, ConfigFormat::Json)
+        );
+        assert!(matches!(
+            p("check --config x").command,
+            Some(Command::Check(_))
+        ));
+        let Some(Command::Health(args)) = p("health --url http://x:1/h --timeout 2s").command
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (args.url.as_deref(), args.timeout.as_str()),
+            (Some("http://x:1/h"), "2s")
+        );
+    }
+
+    #[test]
+    fn profile_args_take_global_flags_and_extra_only() {
+        let rest = os(&["--stop-timeout", "2s", "-v", "--", "--queue", "high"]);
+        let args = parse_profile_args("worker", &rest).unwrap();
+        assert_eq!(args.global.stop_timeout.as_deref(), Some("2s"));
+        assert_eq!(args.global.verbose, 1);
+        assert_eq!(args.extra, os(&["--queue", "high"]));
+        let err = parse_profile_args("worker", &os(&["stray"])).unwrap_err();
+        assert!(err.to_string().contains("stray"), "{err}");
+    }
+
+    #[test]
+    fn usage_errors_are_errors() {
+        for line in [
+            "prod --port notanumber",
+            "prod --bogus",
+            "run",
+            "plan --format yaml",
+        ] {
+            let result = parse(std::iter::once("liftoff").chain(line.split_whitespace()));
+            assert!(result.is_err(), "{line} should fail");
+        }
+    }
+
+    #[test]
+    fn later_global_flags_overlay_earlier_ones() {
+        let mut early = GlobalArgs {
+            mode: Some("exec".into()),
+            chdir: Some("/a".into()),
+            signal_map: vec!["QUIT=TERM".into()],
+            ..GlobalArgs::default()
+        };
+        let later = GlobalArgs {
+            mode: Some("supervise".into()),
+            signal_map: vec!["HUP=ignore".into()],
+            verbose: 1,
+            ..GlobalArgs::default()
+        };
+        early.overlay(later);
+        assert_eq!(early.mode.as_deref(), Some("supervise"));
+        assert_eq!(early.chdir, Some(PathBuf::from("/a")));
+        assert_eq!(early.signal_map, ["QUIT=TERM", "HUP=ignore"]);
+        assert_eq!(early.verbose, 1);
+    }
+}

@@ -1,31 +1,70 @@
 //! liftoff: the entrypoint of a Python web API's container.
 //!
-//! `main` is tiny on purpose: it captures what liftoff inherited, runs, and turns the
-//! outcome into an exit code in one place ([`exit::code_for`]).
+//! `main` is tiny on purpose: it blocks signals, collects its arguments, runs the command,
+//! and turns the outcome into an exit code in one place ([`exit::code_for`]).
+//!
+//! liftoff defines the C `main` itself (`no_main`) so that std's runtime start-up does not
+//! run: that start-up sets SIGPIPE to "ignore", and liftoff must hand its program exactly
+//! the signal dispositions it inherited. It also keeps the exec path short.
+
+// Unit tests keep the harness's own main.
+#![cfg_attr(not(test), no_main)]
 
 mod cgroup;
 mod cli;
+mod commands;
 mod config;
 mod envfile;
 mod exec;
 mod exit;
+mod explain;
 mod health;
 mod http;
 mod logging;
 mod plan;
 mod profile;
+mod settings;
 mod signals;
 mod supervise;
 mod user;
 mod wait;
 mod workers;
 
-/// Runs liftoff and exits with the code its outcome maps to.
-fn main() {
-    std::process::exit(exit::code_for(run()));
+use std::ffi::{CStr, OsString, c_char, c_int};
+use std::os::unix::ffi::OsStringExt;
+
+/// The process entry point, called by the C runtime as `main`.
+#[cfg_attr(not(test), unsafe(export_name = "main"))]
+extern "C" fn liftoff_main(argc: c_int, argv: *const *const c_char) -> c_int {
+    // Block first: as PID 1, a signal without a handler that arrives before liftoff
+    // waits for it would be dropped, and a lost SIGTERM is a container that never stops.
+    let inherited = signals::block_at_start();
+    // SAFETY: the C runtime passes `argc` valid, NUL-terminated strings in `argv`.
+    let args = unsafe { args(argc, argv) };
+    let result = match inherited {
+        Ok(mask) => commands::run(args, &mask),
+        Err(errno) => Err(anyhow::anyhow!("failed to block signals: {errno}")),
+    };
+    // `process::exit` flushes stdout; returning from a C main would not.
+    std::process::exit(exit::code_for(result))
 }
 
-/// Parses the command line, resolves a plan and carries it out.
-fn run() -> anyhow::Result<i32> {
-    Ok(0)
+/// Keeps the entry point (and all it calls) alive in unit-test builds, where the test
+/// harness has its own `main`, so that dead-code lints stay meaningful.
+#[cfg(test)]
+#[used]
+static ENTRY: extern "C" fn(c_int, *const *const c_char) -> c_int = liftoff_main;
+
+/// Copies the C argument vector.
+///
+/// # Safety
+/// `argv` must hold `argc` valid, NUL-terminated C strings.
+unsafe fn args(argc: c_int, argv: *const *const c_char) -> Vec<OsString> {
+    (0..usize::try_from(argc).unwrap_or(0))
+        .map(|i| {
+            // SAFETY: the caller guarantees `argc` valid entries.
+            let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
+            OsString::from_vec(arg.to_bytes().to_vec())
+        })
+        .collect()
 }

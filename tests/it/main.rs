@@ -1,4 +1,5 @@
 //! Integration tests: one test binary driving the real `liftoff` binary against real
 //! processes. Each area of liftoff has its own module.
 
+mod core;
 mod support;

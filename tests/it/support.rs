@@ -1,7 +1,10 @@
 //! Shared test support: a builder around the real binary, the venv with real gunicorn
 //! and Flask, free ports, and waiting with deadlines instead of sleeping.
 
-#![allow(dead_code, reason = "each test module uses a different part of the support code")]
+#![allow(
+    dead_code,
+    reason = "each test module uses a different part of the support code"
+)]
 
 use std::ffi::OsStr;
 use std::net::{TcpListener, TcpStream};
@@ -58,26 +61,39 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    liftoff().current_dir(dir).args(args).output().expect("failed to run liftoff")
+    liftoff()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("failed to run liftoff")
 }
 
 /// A free TCP port on 127.0.0.1 (bound then released; good enough for tests).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Waits until `127.0.0.1:port` accepts connections, or panics at the deadline.
 pub fn wait_for_port(port: u16, deadline: Duration) {
-    wait_until(deadline, &format!("port {port} to accept connections"), || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
+    wait_until(
+        deadline,
+        &format!("port {port} to accept connections"),
+        || TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    );
 }
 
 /// Polls `ready` every 20 ms until it is true, or panics naming `what` at the deadline.
 pub fn wait_until(deadline: Duration, what: &str, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ready() {
-        assert!(start.elapsed() < deadline, "timed out after {deadline:?} waiting for {what}");
+        assert!(
+            start.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -95,7 +111,10 @@ pub fn http_get(port: u16, path: &str, timeout: Duration) -> std::io::Result<(u1
         .nth(1)
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {response:?}")))?;
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }
 
@@ -115,7 +134,10 @@ pub fn privileged_or_skip(test: &str) -> bool {
         return true;
     }
     let why = format!("{test}: needs root and unshare (root={root}, unshare={unshare})");
-    assert!(!require_privileged(), "REQUIRE_PRIVILEGED_TESTS=1 but {why}");
+    assert!(
+        !require_privileged(),
+        "REQUIRE_PRIVILEGED_TESTS=1 but {why}"
+    );
     eprintln!("skipped: {why}");
     false
 }

@@ -1,0 +1,286 @@
+//! What each command does: classify the command word, resolve, then run, print or check.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use nix::sys::signal::SigSet;
+
+use crate::cli::{self, Command, GlobalArgs, PlanFormat, ServerArgs};
+use crate::config::{Layers, suggest};
+use crate::exit::{self, Failure};
+use crate::plan::{self, Plan, Request, Target};
+use crate::settings::{Dur, Mode};
+
+/// Parses the command line and carries out the command; returns liftoff's exit code.
+pub fn run(args: Vec<OsString>, inherited_mask: &SigSet) -> anyhow::Result<i32> {
+    let cli = match cli::parse(args) {
+        Ok(cli) => cli,
+        Err(err) => return clap_outcome(err),
+    };
+    let global = cli.globals();
+    let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let layers = Layers::load(global.config.as_deref(), env)?;
+    match cli.command {
+        Some(Command::Plan(args)) => print_plan(&layers, &global, args.command, args.format),
+        Some(Command::Config(args)) => crate::explain::run(&layers, &global, &args),
+        Some(Command::Check(_)) => check(&layers),
+        Some(Command::Health(args)) => health(&layers, &args),
+        command => {
+            let (layers, request) = request(layers, global, command)?;
+            start(&layers, &request, inherited_mask)
+        }
+    }
+}
+
+/// Help and version print and succeed; anything else clap rejects is a usage error.
+fn clap_outcome(err: clap::Error) -> anyhow::Result<i32> {
+    if err.use_stderr() {
+        let text = err.render().to_string();
+        let text = text
+            .strip_prefix("error: ")
+            .unwrap_or(&text)
+            .trim_end()
+            .to_string();
+        Err(Failure::Usage(text).into())
+    } else {
+        print!("{}", err.render());
+        Ok(0)
+    }
+}
+
+/// Turns a parsed command into a request, classifying a bare word as profile or program.
+///
+/// Returns the layers too, since `--config` after a profile word selects another file.
+fn request(
+    layers: Layers,
+    global: GlobalArgs,
+    command: Option<Command>,
+) -> anyhow::Result<(Layers, Request)> {
+    let profile = |name: &str, server: ServerArgs| Request {
+        target: Target::Profile(name.into()),
+        global: global.clone(),
+        server,
+    };
+    let request = match command {
+        None => profile("prod", ServerArgs::default()),
+        Some(Command::Prod(args)) => profile("prod", args),
+        Some(Command::Dev(args)) => profile("dev", args),
+        Some(Command::Run(args)) => Request {
+            target: Target::Program(args.argv),
+            global,
+            server: ServerArgs::default(),
+        },
+        Some(Command::Word(words)) => return word(layers, global, words),
+        Some(other) => unreachable!("{other:?} is handled before"),
+    };
+    Ok((layers, request))
+}
+
+/// A word that is a profile of the config file runs it; any other word is a program.
+fn word(
+    layers: Layers,
+    mut global: GlobalArgs,
+    words: Vec<OsString>,
+) -> anyhow::Result<(Layers, Request)> {
+    let name = words[0].to_string_lossy().into_owned();
+    if !layers.is_profile(&name) {
+        let request = Request {
+            target: Target::Program(words),
+            global,
+            server: ServerArgs::default(),
+        };
+        return Ok((layers, request));
+    }
+    let args = cli::parse_profile_args(&name, &words[1..]).map_err(|e| usage(&e))?;
+    let layers = match &args.global.config {
+        Some(file) if Some(file) != global.config.as_ref() => Layers::load(Some(file), layers.env)?,
+        _ => layers,
+    };
+    if !layers.is_profile(&name) {
+        return Err(Failure::Config(format!(
+            "profile [{name}] is not in the config file given after it"
+        ))
+        .into());
+    }
+    global.overlay(args.global);
+    let server = ServerArgs {
+        extra: args.extra,
+        ..ServerArgs::default()
+    };
+    Ok((
+        layers,
+        Request {
+            target: Target::Profile(name),
+            global,
+            server,
+        },
+    ))
+}
+
+/// A clap error as a usage failure (for the second parse, of a profile's flags).
+fn usage(err: &clap::Error) -> Failure {
+    let text = err.render().to_string();
+    Failure::Usage(
+        text.strip_prefix("error: ")
+            .unwrap_or(&text)
+            .trim_end()
+            .to_string(),
+    )
+}
+
+/// Resolves the plan, logs it, and execs or supervises the program.
+fn start(layers: &Layers, request: &Request, inherited_mask: &SigSet) -> anyhow::Result<i32> {
+    let plan = resolve(layers, request)?;
+    crate::logging::init(plan.log_level, plan.log_format);
+    for warning in &plan.warnings {
+        tracing::warn!("{warning}");
+    }
+    if plan.profile.is_some() {
+        tracing::info!("{}", plan.summary);
+    } else {
+        tracing::debug!("{}", plan.summary);
+    }
+    match plan.mode {
+        Mode::Supervise => crate::supervise::run(&spec(&plan), inherited_mask),
+        _ => crate::exec::exec(&plan, inherited_mask),
+    }
+}
+
+/// Resolves a request, adding "did you mean" to a program that is not found.
+fn resolve(layers: &Layers, request: &Request) -> anyhow::Result<Plan> {
+    plan::resolve(layers, request).map_err(|err| {
+        match (&request.target, err.downcast_ref::<Failure>()) {
+            (Target::Program(argv), Some(Failure::NotFound(message))) => {
+                let word = argv[0].to_string_lossy();
+                let profiles = layers.all_profiles();
+                let names: Vec<&str> = profiles.iter().map(String::as_str).collect();
+                let hint =
+                    suggest(&word, &names).replace("did you mean `", "did you mean the profile `");
+                let hint = if hint.is_empty() {
+                    "; it is not a profile either".to_string()
+                } else {
+                    hint
+                };
+                Failure::NotFound(format!("{message}{hint}")).into()
+            }
+            _ => err,
+        }
+    })
+}
+
+/// What the supervisor needs from the plan.
+fn spec(plan: &Plan) -> crate::supervise::Spec {
+    crate::supervise::Spec {
+        program: plan.program.clone(),
+        argv: plan.argv.clone(),
+        env: plan.full_env.clone(),
+        cwd: plan.cwd.clone(),
+        target: plan.signal_target,
+        table: plan.signals.clone(),
+        stop_timeout: plan.stop_timeout,
+        success_codes: plan.success_codes.clone(),
+    }
+}
+
+/// `liftoff plan [COMMAND...]`: resolves the command as if it were run, and prints it.
+fn print_plan(
+    layers: &Layers,
+    global: &GlobalArgs,
+    command: Vec<OsString>,
+    format: PlanFormat,
+) -> anyhow::Result<i32> {
+    let args = std::iter::once(OsString::from("liftoff")).chain(command);
+    let inner = cli::parse(args).map_err(|e| usage(&e))?;
+    if matches!(
+        inner.command,
+        Some(Command::Plan(_) | Command::Config(_) | Command::Check(_) | Command::Health(_))
+    ) {
+        return Err(Failure::Usage(
+            "plan takes a command that runs something: prod, dev, a profile, or a program".into(),
+        )
+        .into());
+    }
+    let mut outer = global.clone();
+    outer.overlay(inner.globals());
+    let layers = match &outer.config {
+        Some(file) if outer.config != global.config => {
+            Layers::load(Some(file), layers.env.clone())?
+        }
+        _ => layers.clone(),
+    };
+    let (layers, request) = request(layers, outer, inner.command)?;
+    let plan = resolve(&layers, &request)?;
+    match format {
+        PlanFormat::Text => print!("{}", plan.to_text()),
+        PlanFormat::Json => println!("{}", plan.to_json()),
+    }
+    Ok(0)
+}
+
+/// `liftoff check`: resolves every profile; lists every problem, exit 0 or 78.
+fn check(layers: &Layers) -> anyhow::Result<i32> {
+    let mut problems = Vec::new();
+    if layers.file.is_none() {
+        problems.push(
+            "no config file: looked for --config, LIFTOFF_CONFIG and ./liftoff.toml".to_string(),
+        );
+    }
+    let mut ok = Vec::new();
+    let mut warnings = Vec::new();
+    for profile in layers.all_profiles() {
+        let request = Request {
+            target: Target::Profile(profile.clone()),
+            global: GlobalArgs::default(),
+            server: ServerArgs::default(),
+        };
+        match plan::resolve(layers, &request) {
+            Ok(plan) => {
+                ok.push(format!("ok: {profile}: {}", plan.program.display()));
+                warnings.extend(
+                    plan.warnings
+                        .iter()
+                        .map(|w| format!("warning: [{profile}]: {w}")),
+                );
+            }
+            Err(err) => problems.push(format!(
+                "[{profile}]: {}",
+                err.chain()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(": ")
+            )),
+        }
+    }
+    for line in &ok {
+        println!("{line}");
+    }
+    for line in &warnings {
+        eprintln!("liftoff check: {line}");
+    }
+    if problems.is_empty() {
+        return Ok(0);
+    }
+    for line in &problems {
+        eprintln!("liftoff check: {line}");
+    }
+    eprintln!("liftoff check: {} problem(s) found", problems.len());
+    Ok(exit::CONFIG)
+}
+
+/// `liftoff health`: GET the prod profile's port unless a URL is given.
+fn health(layers: &Layers, args: &cli::HealthArgs) -> anyhow::Result<i32> {
+    let timeout = Dur::parse(&args.timeout)
+        .map_err(|e| Failure::Usage(format!("--timeout: {e}")))?
+        .0;
+    let url = match &args.url {
+        Some(url) => url.clone(),
+        None => {
+            let (_, settings) = layers.settings(Some("prod"))?;
+            let port = settings.port.unwrap_or(
+                crate::profile::Defaults::of(crate::settings::ServerKind::Gunicorn).port,
+            );
+            format!("http://127.0.0.1:{port}/health")
+        }
+    };
+    crate::health::run(&url, timeout.max(Duration::from_millis(1)))
+}

@@ -1,0 +1,277 @@
+//! `liftoff config [PROFILE] [--explain]`: the merged configuration of a profile, and where
+//! every value came from (a layer, a built-in default, or computed from the machine).
+
+use serde::Serialize;
+
+use crate::cli::{ConfigArgs, ConfigFormat, GlobalArgs, ServerArgs};
+use crate::config::{Layers, source_name, suggest};
+use crate::exit::Failure;
+use crate::plan::{self, Plan, Request, Target};
+use crate::profile::{self, Defaults};
+use crate::settings::{KEYS, ServerKind};
+
+/// One effective key: its value and where it came from.
+#[derive(Debug, Serialize)]
+struct Entry {
+    /// The key.
+    key: String,
+    /// The value (`None`: unset, the server's own default applies).
+    value: Option<toml::Value>,
+    /// Where it came from.
+    source: String,
+}
+
+/// Prints the merged configuration of the profile, or its explanation.
+pub fn run(layers: &Layers, global: &GlobalArgs, args: &ConfigArgs) -> anyhow::Result<i32> {
+    let profile = args.profile.clone().unwrap_or_else(|| "prod".into());
+    if !layers.is_profile(&profile) {
+        let profiles = layers.all_profiles();
+        let names: Vec<&str> = profiles.iter().map(String::as_str).collect();
+        return Err(Failure::Usage(format!(
+            "no profile `{profile}`{}; profiles: {}",
+            suggest(&profile, &names),
+            names.join(", ")
+        ))
+        .into());
+    }
+    let mut layers = layers.clone();
+    layers.flags = plan::flag_layer(global, &ServerArgs::default())?;
+    let (figment, settings) = layers.settings(Some(&profile))?;
+    let server = profile::server_for(&profile, &settings)?;
+    let request = Request {
+        target: Target::Profile(profile.clone()),
+        global: global.clone(),
+        server: ServerArgs::default(),
+    };
+    let resolved = plan::resolve(&layers, &request);
+    let entries = entries(&figment, server, resolved.as_ref().ok());
+    match (args.explain, args.format) {
+        (false, ConfigFormat::Toml) => print!("{}", to_toml(&profile, &entries)),
+        (false, ConfigFormat::Json) => println!("{}", to_json(&entries)),
+        (true, ConfigFormat::Json) => {
+            let doc = serde_json::json!({ "profile": profile, "profile_source": "command", "file": layers.file.as_ref().map(|f| f.path.display().to_string()), "keys": entries });
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+        (true, ConfigFormat::Toml) => print!(
+            "{}",
+            explain_text(&profile, &layers, &entries, resolved.as_ref())
+        ),
+    }
+    Ok(0)
+}
+
+/// Which keys apply to a server.
+fn applies(key: &str, server: ServerKind) -> bool {
+    const GUNICORN: &[&str] = &[
+        "workers",
+        "workers_per_core",
+        "min_workers",
+        "max_workers",
+        "worker_memory",
+        "threads",
+        "worker_class",
+        "timeout",
+        "graceful_timeout",
+        "keepalive",
+        "worker_tmp_dir",
+        "gunicorn_config",
+        "access_log",
+    ];
+    const FLASK: &[&str] = &["reload", "debug"];
+    match key {
+        "app" | "host" | "port" => server != ServerKind::Command,
+        "command" => server == ServerKind::Command,
+        k if GUNICORN.contains(&k) => server == ServerKind::Gunicorn,
+        k if FLASK.contains(&k) => server == ServerKind::Flask,
+        _ => true,
+    }
+}
+
+/// The built-in default of a key for a server, if it has one.
+fn default_value(key: &str, server: ServerKind, plan: Option<&Plan>) -> Option<toml::Value> {
+    use toml::Value as V;
+    let d = Defaults::of(server);
+    let text = |s: &str| Some(V::String(s.into()));
+    let dur = |x| Some(V::String(crate::settings::Dur(x).to_string()));
+    match key {
+        "mode" => text("auto"),
+        "chdir" => text("."),
+        "stop_timeout" => dur(d.stop_timeout),
+        "signal_target" => text(&d.signal_target.to_string()),
+        "signals" => {
+            let table =
+                plan.map_or_else(|| profile::default_signals(server), |p| p.signals.clone());
+            Some(V::Table(
+                table
+                    .iter()
+                    .map(|(f, t)| (f.to_string(), V::String(t.to_string())))
+                    .collect(),
+            ))
+        }
+        "success_codes" | "extra_args" => Some(V::Array(vec![])),
+        "env" => Some(V::Table(toml::Table::new())),
+        "log_level" => text("info"),
+        "log_format" => text("text"),
+        "server" => text(&server.to_string()),
+        "program" if server != ServerKind::Command => text(d.program),
+        "host" if server != ServerKind::Command => text(d.host),
+        "port" if server != ServerKind::Command => Some(V::Integer(d.port.into())),
+        "workers" => text("auto"),
+        "workers_per_core" => Some(V::Integer(profile::WORKERS_PER_CORE.into())),
+        "min_workers" => Some(V::Integer(profile::MIN_WORKERS.into())),
+        "max_workers" => Some(V::Integer(profile::MAX_WORKERS.into())),
+        "graceful_timeout" => dur(profile::GRACEFUL_TIMEOUT),
+        "worker_tmp_dir" => std::path::Path::new(profile::WORKER_TMP_DIR)
+            .is_dir()
+            .then(|| V::String(profile::WORKER_TMP_DIR.into())),
+        "reload" => Some(V::Boolean(true)),
+        "debug" => Some(V::Boolean(false)),
+        _ => None,
+    }
+}
+
+/// Every key that applies to the server: its value and source.
+fn entries(figment: &figment::Figment, server: ServerKind, plan: Option<&Plan>) -> Vec<Entry> {
+    let mut out = Vec::new();
+    for key in KEYS.iter().copied().filter(|k| applies(k, server)) {
+        let set = figment.find_value(key).ok().and_then(|v| {
+            let source = figment.find_metadata(key).map_or("?".into(), |md| {
+                source_name(
+                    md,
+                    Some(
+                        &v.tag()
+                            .profile()
+                            .unwrap_or_else(|| figment.profile().clone()),
+                    ),
+                    &[key],
+                )
+            });
+            toml::Value::try_from(&v).ok().map(|value| (value, source))
+        });
+        let (value, source) = match (key, set) {
+            ("signals", Some((_, source))) => (
+                default_value(key, server, plan),
+                format!("{source}, over the built-in table"),
+            ),
+            (_, Some((value, source))) => (Some(value), source),
+            (_, None) => match default_value(key, server, plan) {
+                Some(value) => (Some(value), "built-in default".into()),
+                None => (None, "unset: the server's own default applies".into()),
+            },
+        };
+        out.push(Entry {
+            key: key.into(),
+            value: value.map(|v| mask_env(key, v)),
+            source,
+        });
+    }
+    out
+}
+
+/// Masks the values of secret-looking variables in the `env` table.
+fn mask_env(key: &str, value: toml::Value) -> toml::Value {
+    match (key, value) {
+        ("env", toml::Value::Table(table)) => toml::Value::Table(
+            table
+                .into_iter()
+                .map(|(k, v)| {
+                    let shown = plan::mask(&k, v.as_str().unwrap_or_default());
+                    let v = if shown == "***" {
+                        toml::Value::String(shown)
+                    } else {
+                        v
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        (_, value) => value,
+    }
+}
+
+/// The set values as a TOML table named after the profile.
+fn to_toml(profile: &str, entries: &[Entry]) -> String {
+    let table: toml::Table = entries
+        .iter()
+        .filter_map(|e| e.value.clone().map(|v| (e.key.clone(), v)))
+        .collect();
+    let mut doc = toml::Table::new();
+    doc.insert(profile.into(), toml::Value::Table(table));
+    toml::to_string(&doc).unwrap_or_default()
+}
+
+/// The set values as one JSON object.
+fn to_json(entries: &[Entry]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = entries
+        .iter()
+        .filter_map(|e| {
+            e.value
+                .as_ref()
+                .and_then(|v| serde_json::to_value(v).ok())
+                .map(|v| (e.key.clone(), v))
+        })
+        .collect();
+    serde_json::to_string_pretty(&map).unwrap_or_default()
+}
+
+/// The explanation: every key, its value and its source, then what was computed.
+fn explain_text(
+    profile: &str,
+    layers: &Layers,
+    entries: &[Entry],
+    plan: Result<&Plan, &anyhow::Error>,
+) -> String {
+    let mut out = format!(
+        "profile {profile}: chosen by the command; no environment variable (LIFTOFF_PROFILE, FLASK_ENV, FLASK_DEBUG, APP_ENV, ENVIRONMENT) ever chooses the profile\n"
+    );
+    out += &match &layers.file {
+        Some(file) => format!(
+            "config file: {} (found by {})\n",
+            file.path.display(),
+            file.chosen_by
+        ),
+        None => "config file: none (no --config, no LIFTOFF_CONFIG, no ./liftoff.toml)\n".into(),
+    };
+    let shown = |v: &Option<toml::Value>| v.as_ref().map_or("-".into(), inline);
+    let width = entries
+        .iter()
+        .map(|e| e.key.len() + 3 + shown(&e.value).len())
+        .max()
+        .unwrap_or(0);
+    for e in entries {
+        let left = format!("{} = {}", e.key, shown(&e.value));
+        out += &format!("{left:<width$}  # {}\n", e.source);
+    }
+    match plan {
+        Ok(plan) => {
+            if let (Some(workers), Some(why)) = (plan.workers, &plan.workers_reason) {
+                out += &format!(
+                    "computed: workers = {workers} ({why}); cpus = {}\n",
+                    plan.cpus.unwrap_or(0)
+                );
+            }
+            out += &format!(
+                "computed: program = {} (resolved on PATH)\n",
+                plan.program.display()
+            );
+            out += &format!("computed: cwd = {}\n", plan.cwd.display());
+            out += &format!("computed: mode = {} ({})\n", plan.mode, plan.mode_reason);
+        }
+        Err(err) => out += &format!("problem: {err}\n"),
+    }
+    out
+}
+
+/// A TOML value on one line.
+fn inline(value: &toml::Value) -> String {
+    match value {
+        toml::Value::Table(table) => {
+            let parts: Vec<String> = table
+                .iter()
+                .map(|(k, v)| format!("{k} = {}", inline(v)))
+                .collect();
+            format!("{{ {} }}", parts.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
