@@ -40,6 +40,9 @@ done
 $CARGO build --release --locked
 make --no-print-directory static CARGO="$CARGO"
 
+# The repo's venv has the real gunicorn that `liftoff plan prod` resolves (worker sizing).
+make --no-print-directory venv
+
 # matplotlib for the chart lives in a venv under .cache (gitignored), created once.
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null; then
     if ! python3 -m venv "$VENV"; then
@@ -54,6 +57,7 @@ fi
     --liftoff target/release/liftoff \
     --liftoff-static "target/$STATIC_TARGET/release/liftoff" \
     --config "$PWD/liftoff.toml" \
+    --venv "$PWD/.venv" \
     --helpers "$OUT/bin" \
     --out "$OUT" \
     ${BENCH_ARGS:-}

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 CGROUP_CPU = Path("/sys/fs/cgroup/cpu")
@@ -46,7 +46,8 @@ class Init:
     pid1: list[str]
     # Start cost with the repo's config file (liftoff only).
     start_config: list[str] | None = None
-    notes: list[str] = field(default_factory=list)
+    # False while liftoff's supervise mode is missing: the PID-1 benchmarks skip it.
+    supervises: bool = True
 
 
 def log(msg: str) -> None:
@@ -156,17 +157,16 @@ def liftoff_init(name: str, binary: str, config: str | None) -> Init:
     )
 
 
-def liftoff_usable(binary: str) -> str | None:
-    """Why this liftoff cannot be measured yet, or None when both modes really work.
+def liftoff_problems(binary: str) -> tuple[str | None, str | None]:
+    """Why this liftoff cannot be measured in exec mode and in supervise mode (None: it can).
 
     The skeleton exits 0 without running anything, so success alone proves nothing: exec
-    must run the program, and supervise must run it as liftoff's child.
+    must run the program, and supervise must run it as liftoff's own child.
     """
     if not binary or not os.access(binary, os.X_OK):
-        return f"{binary}: not built"
+        return f"{binary}: not built", f"{binary}: not built"
     p = subprocess.run([binary, "run", "--", "printf", "ok"], capture_output=True, text=True)
-    if p.stdout != "ok":
-        return f"`liftoff run -- printf ok` printed {p.stdout!r} (exit {p.returncode})"
+    exec_problem = None if p.stdout == "ok" else f"`liftoff run -- printf ok` printed {p.stdout!r} (exit {p.returncode})"
     sup = subprocess.Popen(
         [binary, "--mode", "supervise", "run", "--", "sh", "-c", "echo $PPID"],
         stdout=subprocess.PIPE,
@@ -174,9 +174,10 @@ def liftoff_usable(binary: str) -> str | None:
         text=True,
     )
     out, err = sup.communicate(timeout=10)
+    sup_problem = None
     if out.strip() != str(sup.pid):
-        return f"`liftoff --mode supervise run` does not supervise (child's parent {out.strip()!r}, {err.strip()})"
-    return None
+        sup_problem = f"supervise mode does not work yet ({err.strip() or out.strip()})"
+    return exec_problem, sup_problem
 
 
 # --- 1, 2: start cost ------------------------------------------------------------------------
@@ -222,6 +223,7 @@ def bench_start(inits: list[Init], a) -> dict:
 
 def bench_start_pid1(inits: list[Init], a) -> dict:
     """2: start cost as PID 1 of a new PID namespace, supervising /bin/true."""
+    inits = [i for i in inits if i.supervises]
     ns = ["unshare", "--pid", "--fork"]
     cmds = {"unshare /bin/true": ns + ["/bin/true"]}
     for i in inits:
@@ -272,6 +274,7 @@ class Pid1:
 
 def bench_memory(inits: list[Init], a) -> dict:
     """3: the init's own VmHWM/VmRSS (and RssAnon, Pss) while it supervises `sleep 2` as PID 1."""
+    inits = [i for i in inits if i.supervises]
     res = {}
     for i in inits:
         samples = []
@@ -299,6 +302,7 @@ def bench_signals(inits: list[Init], a) -> dict:
     Not as PID 1: siglat must signal the init by its PID, and `unshare --fork` sits between.
     The forwarding path inside each init is the same either way.
     """
+    inits = [i for i in inits if i.supervises]
     siglat = str(a.helpers / "siglat")
     res = {}
     for i in inits:
@@ -325,6 +329,7 @@ def bench_signals(inits: list[Init], a) -> dict:
 
 def bench_reaping(inits: list[Init], a) -> dict:
     """5: as PID 1, a child double-forks N orphans; wall, the init's CPU, zombies left."""
+    inits = [i for i in inits if i.supervises]
     orphans = str(a.helpers / "orphans")
     res = {}
     for i in inits:
@@ -350,6 +355,7 @@ def bench_reaping(inits: list[Init], a) -> dict:
 
 def bench_idle(inits: list[Init], a) -> dict:
     """6: every init at once as PID 1 supervising `sleep`; their own CPU over a.idle seconds."""
+    inits = [i for i in inits if i.supervises]
     running = [Pid1(i, ["sleep", str(a.idle + 30)]) for i in inits]
     kids: list[int | None] = [None] * len(running)
     try:
@@ -400,20 +406,22 @@ def bench_size(inits: list[Init], a) -> dict:
 # --- 8: workers under CPU quotas -------------------------------------------------------------
 
 
-def in_cgroup(cg: Path | None, argv: list[str]) -> str:
+def in_cgroup(cg: Path | None, argv: list[str], env: dict | None = None) -> str:
     """Runs argv inside cgroup cg (v1 cpu controller) and returns its stdout."""
 
     def enter():
         if cg:
             (cg / "cgroup.procs").write_text(str(os.getpid()))
 
-    return run_quiet(argv, preexec_fn=enter).stdout
+    return run_quiet(argv, preexec_fn=enter, env=env).stdout
 
 
 def bench_workers(lifts: list[Init], a) -> list[dict]:
     """8: liftoff's planned workers vs `2 * os.cpu_count() + 1` under real CFS quotas."""
     rows = []
     py = ["python3", "-c", "import os; print(os.cpu_count(), 2 * os.cpu_count() + 1)"]
+    # `plan prod` resolves gunicorn on PATH: the repo's venv has the real one.
+    env = dict(os.environ, PATH=f"{a.venv}/bin:{os.environ['PATH']}")
     for quota in [None, 0.5, 1.0, 2.0]:
         cg = None
         if quota:
@@ -425,7 +433,8 @@ def bench_workers(lifts: list[Init], a) -> list[dict]:
             count, formula = (int(x) for x in in_cgroup(cg, py).split())
             row = {"quota": quota, "os_cpu_count": count, "formula": formula, "nproc": int(in_cgroup(cg, ["nproc"]))}
             for i in lifts:
-                plan = json.loads(in_cgroup(cg, [i.binary, "--config", a.config, "plan", "prod", "--format", "json"]))
+                argv = [i.binary, "--config", a.config, "plan", "--format", "json", "prod"]
+                plan = json.loads(in_cgroup(cg, argv, env))
                 row[i.name] = {"workers": plan.get("workers"), "cpus": plan.get("cpus")}
             rows.append(row)
         finally:
@@ -466,11 +475,12 @@ def main() -> int:
     ap.add_argument("--liftoff", help="glibc release build")
     ap.add_argument("--liftoff-static", help="musl static release build")
     ap.add_argument("--config", help="the repo's liftoff.toml")
+    ap.add_argument("--venv", type=Path, help="venv with gunicorn, for `plan prod`")
     ap.add_argument("--helpers", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--runs", type=int, default=300, help="hyperfine runs per command (pooled over rounds)")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=5, help="hyperfine warm-up runs per round")
     ap.add_argument("--signals", type=int, default=2000)
     ap.add_argument("--orphans", type=int, default=5000)
     ap.add_argument("--repeat", type=int, default=5, help="runs of the memory and reaping benchmarks")
@@ -486,13 +496,19 @@ def main() -> int:
 
     inits = debian_inits()
     lifts, skipped = [], {}
+    config = a.config if a.config and Path(a.config).exists() else None
     for name, binary in [("liftoff", a.liftoff), ("liftoff-static", a.liftoff_static)]:
-        why = liftoff_usable(binary) if binary else "not requested"
-        if why:
-            skipped[name] = why
-            log(f"skipping {name}: {why}")
-        else:
-            lifts.append(liftoff_init(name, binary, a.config if a.config and Path(a.config).exists() else None))
+        exec_problem, sup_problem = liftoff_problems(binary) if binary else ("not requested", None)
+        if exec_problem:
+            skipped[name] = exec_problem
+            log(f"skipping {name}: {exec_problem}")
+            continue
+        init = liftoff_init(name, binary, config)
+        if sup_problem:
+            init.supervises = False
+            skipped[f"{name} (supervising benchmarks)"] = sup_problem
+            log(f"{name}: only exec benchmarks: {sup_problem}")
+        lifts.append(init)
     inits += lifts
 
     results = {"machine": machine(), "inits": [i.name for i in inits], "skipped": skipped}
@@ -505,7 +521,7 @@ def main() -> int:
         "reaping": bench_reaping,
         "idle": bench_idle,
         "size": bench_size,
-        "workers": lambda _, a: bench_workers(lifts, a) if lifts and a.config else [],
+        "workers": lambda _, a: bench_workers(lifts, a) if lifts and a.config and a.venv else [],
     }
     for key in a.only.split(","):
         log(f"running {key}")

@@ -96,6 +96,8 @@ def results_table(r: dict) -> str:
 def targets_table(r: dict) -> str:
     """The issue's targets, each judged for every liftoff build in this run."""
     lifts = [n for n in r["inits"] if n.startswith("liftoff")]
+    if not lifts:
+        return "_no liftoff build was measured._"
     tini = lambda f: f.get(r, "tini")  # noqa: E731
     by = {f.label: f for f in FIGURES}
 
