@@ -8,7 +8,7 @@ VENV := .venv
 PY_REQS := docker/app/requirements.txt
 CARGO ?= cargo
 
-.PHONY: run test venv lint unit fmt clippy check-mac
+.PHONY: run test venv unit fmt clippy check-mac
 
 run: venv
 	$(CARGO) build
@@ -35,7 +35,15 @@ check-mac:
 unit: venv
 	$(CARGO) test --locked
 
-test: fmt clippy check-mac unit
+test: fmt clippy check-mac unit container-test
+
+# End-to-end tests in a real container engine: builds docker/Dockerfile with podman from an
+# offline base image and checks the container (tests/container/run.py says what). Needs
+# root and podman, runc, mmdebstrap, podman-compose (.ci/run installs them).
+.PHONY: container-test
+container-test:
+	$(CARGO) build --locked
+	python3 tests/container/run.py
 
 # `make static`: a fully static liftoff (musl) that one `COPY` puts into any image
 # (Debian, Alpine, distroless): target/x86_64-unknown-linux-musl/release/liftoff.

@@ -92,6 +92,33 @@ pub struct GlobalArgs {
     #[arg(long, value_name = "N")]
     pub success_code: Vec<i32>,
 
+    /// Keep serving this long after the first stop signal before passing it on (e.g. 5s)
+    #[arg(long, value_name = "DUR")]
+    pub drain_delay: Option<String>,
+
+    /// Wait until this answers before starting: tcp://host:port or http://host:port/path
+    /// (repeatable, or comma-separated as in LIFTOFF_WAIT_FOR)
+    #[arg(long, value_name = "URL", value_delimiter = ',')]
+    pub wait_for: Vec<String>,
+
+    /// How long to wait for the --wait-for dependencies (default 30s)
+    #[arg(long, value_name = "DUR")]
+    pub wait_timeout: Option<String>,
+
+    /// Run this command before the server, e.g. 'flask db upgrade' (split into words, never
+    /// run by a shell; repeatable)
+    #[arg(long, value_name = "COMMAND")]
+    pub before: Vec<String>,
+
+    /// Run the program as this user when liftoff starts as root: NAME, UID, NAME:GROUP or
+    /// UID:GID
+    #[arg(long, value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+
+    /// KEY=VALUE lines for the program's environment (below env and the process's own)
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+
     /// liftoff's own log level: error, warn, info, debug, trace
     #[arg(long, value_name = "LEVEL")]
     pub log_level: Option<String>,
@@ -121,10 +148,16 @@ impl GlobalArgs {
             chdir,
             stop_timeout,
             signal_target,
+            drain_delay,
+            wait_timeout,
+            user,
+            env_file,
             log_level,
             log_format
         );
         self.signal_map.extend(later.signal_map);
+        self.wait_for.extend(later.wait_for);
+        self.before.extend(later.before);
         self.success_code.extend(later.success_code);
         self.verbose += later.verbose;
         self.quiet += later.quiet;
@@ -420,6 +453,43 @@ mod tests {
         let global = cli.globals();
         assert_eq!(global.signal_map, ["QUIT=TERM", "HUP=ignore"]);
         assert_eq!(global.success_code, [143]);
+    }
+
+    #[test]
+    fn entrypoint_flags_go_before_or_after_the_command_and_lists_add_up() {
+        let cases = [
+            "--drain-delay 5s --wait-for tcp://db:5432 --wait-timeout 1m --user app:app --env-file .env --before true prod --wait-for http://api/h --before false",
+            "prod --drain-delay 5s --wait-for tcp://db:5432 --wait-for http://api/h --wait-timeout 1m --user app:app --env-file .env --before true --before false",
+            "--drain-delay 1s run --drain-delay 5s --wait-for tcp://db:5432 --wait-for http://api/h --wait-timeout 1m --user app:app --env-file .env --before true --before false -- x",
+        ];
+        for line in cases {
+            let global = p(line).globals();
+            assert_eq!(global.drain_delay.as_deref(), Some("5s"), "{line}");
+            assert_eq!(global.wait_for, ["tcp://db:5432", "http://api/h"], "{line}");
+            assert_eq!(global.wait_timeout.as_deref(), Some("1m"), "{line}");
+            assert_eq!(global.user.as_deref(), Some("app:app"), "{line}");
+            assert_eq!(global.env_file, Some(PathBuf::from(".env")), "{line}");
+            assert_eq!(global.before, ["true", "false"], "{line}");
+        }
+        for line in [
+            "--wait-for tcp://db:5432,http://api/h run -- x",
+            "run --wait-for tcp://db:5432,http://api/h -- x",
+        ] {
+            let global = p(line).globals();
+            assert_eq!(global.wait_for, ["tcp://db:5432", "http://api/h"], "{line}");
+        }
+        let rest = os(&[
+            "--user",
+            "nobody",
+            "--wait-for",
+            "tcp://db:1",
+            "--",
+            "--queue",
+        ]);
+        let args = parse_profile_args("worker", &rest).unwrap();
+        assert_eq!(args.global.user.as_deref(), Some("nobody"));
+        assert_eq!(args.global.wait_for, ["tcp://db:1"]);
+        assert_eq!(args.extra, os(&["--queue"]));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
+use anyhow::Context;
 use nix::sys::signal::SigSet;
 
 use crate::cli::{self, Command, GlobalArgs, PlanFormat, ServerArgs};
@@ -10,6 +11,7 @@ use crate::config::{Layers, suggest};
 use crate::exit::{self, Failure};
 use crate::plan::{self, Plan, Request, Target};
 use crate::settings::{Dur, Mode};
+use crate::wait::Outcome;
 
 /// Parses the command line and carries out the command; returns liftoff's exit code.
 pub fn run(args: Vec<OsString>, inherited_mask: &SigSet) -> anyhow::Result<i32> {
@@ -128,9 +130,11 @@ fn usage(err: &clap::Error) -> Failure {
     )
 }
 
-/// Resolves the plan, logs it, and execs or supervises the program.
+/// Resolves the plan, logs it, waits for the dependencies, runs the `before` steps, and
+/// execs or supervises the program.
 fn start(layers: &Layers, request: &Request, inherited_mask: &SigSet) -> anyhow::Result<i32> {
     let plan = resolve(layers, request)?;
+    check_user(&plan)?;
     crate::logging::init(plan.log_level, plan.log_format);
     for warning in &plan.warnings {
         tracing::warn!("{warning}");
@@ -140,32 +144,106 @@ fn start(layers: &Layers, request: &Request, inherited_mask: &SigSet) -> anyhow:
     } else {
         tracing::debug!("{}", plan.summary);
     }
+    if let Outcome::Signaled(signal) = crate::wait::wait(&plan.wait_for, plan.wait_timeout)? {
+        tracing::info!(
+            "received {} while waiting for dependencies; not starting",
+            signal_name(signal)
+        );
+        return Ok(128 + signal);
+    }
+    if let Some(code) = run_before(&plan, inherited_mask)? {
+        return Ok(code);
+    }
     match plan.mode {
         Mode::Supervise => crate::supervise::run(&spec(&plan), inherited_mask),
         _ => crate::exec::exec(&plan, inherited_mask),
     }
 }
 
+/// Fails with 78, before anything runs, when liftoff cannot become the plan's user.
+fn check_user(plan: &Plan) -> anyhow::Result<()> {
+    if let Some(user) = &plan.user {
+        crate::user::switch(user, nix::unistd::geteuid().as_raw())
+            .map_err(|e| Failure::Config(format!("user (from {}): {e}", plan.user_source)))?;
+    }
+    Ok(())
+}
+
+/// Runs the `before` steps in order, each supervised like the server; returns the exit
+/// code to stop with when one fails, or `None` when all succeeded.
+fn run_before(plan: &Plan, inherited_mask: &SigSet) -> anyhow::Result<Option<i32>> {
+    let count = plan.before.len();
+    for (i, step) in plan.before.iter().enumerate() {
+        let n = i + 1;
+        tracing::info!("before step {n}/{count}: {}", step.shown());
+        let spec = crate::supervise::Spec {
+            program: step.program.clone(),
+            argv: step.argv.clone(),
+            // Steps are commands, often scripts with children: signal them as a group,
+            // forward signals as they are (the server's rewrites are the server's).
+            target: crate::signals::SignalTarget::Group,
+            table: crate::signals::SignalTable::empty(),
+            success_codes: Vec::new(),
+            drain_delay: Duration::ZERO,
+            ..spec(plan)
+        };
+        let outcome = crate::supervise::run_outcome(&spec, inherited_mask)
+            .with_context(|| format!("failed to run before step {n} ({})", step.shown()))?;
+        let code = outcome.code;
+        if let Some(signal) = outcome.shutdown {
+            // Stopped, even if the step exited 0: the server must not start after a stop.
+            tracing::info!(
+                "received {signal} during before step {n}/{count} ({}); not starting {}",
+                step.shown(),
+                plan.program.display()
+            );
+            return Ok(Some(code));
+        }
+        if code != 0 {
+            tracing::error!(
+                "before step {n}/{count} ({}) failed with exit code {code}; not starting {}",
+                step.shown(),
+                plan.program.display()
+            );
+            return Ok(Some(code));
+        }
+    }
+    Ok(None)
+}
+
+/// `SIGTERM` for 15, for log lines.
+fn signal_name(raw: i32) -> String {
+    nix::sys::signal::Signal::try_from(raw)
+        .map_or_else(|_| format!("signal {raw}"), |s| s.as_str().to_string())
+}
+
 /// Resolves a request, adding "did you mean" to a program that is not found.
 fn resolve(layers: &Layers, request: &Request) -> anyhow::Result<Plan> {
     plan::resolve(layers, request).map_err(|err| {
         match (&request.target, err.downcast_ref::<Failure>()) {
-            (Target::Program(argv), Some(Failure::NotFound(message))) => {
+            (Target::Program(argv), Some(Failure::NotFound(message)))
+                if message.starts_with(&format!("program `{}` ", argv[0].to_string_lossy())) =>
+            {
                 let word = argv[0].to_string_lossy();
-                let profiles = layers.all_profiles();
-                let names: Vec<&str> = profiles.iter().map(String::as_str).collect();
-                let hint =
-                    suggest(&word, &names).replace("did you mean `", "did you mean the profile `");
-                let hint = if hint.is_empty() {
-                    "; it is not a profile either".to_string()
-                } else {
-                    hint
-                };
-                Failure::NotFound(format!("{message}{hint}")).into()
+                Failure::NotFound(format!("{message}{}", profile_hint(layers, &word))).into()
             }
             _ => err,
         }
     })
+}
+
+/// What to say about profiles when a program word is not found: the word may be a profile
+/// run through `run --`, or a near miss of one.
+fn profile_hint(layers: &Layers, word: &str) -> String {
+    let profiles = layers.all_profiles();
+    let names: Vec<&str> = profiles.iter().map(String::as_str).collect();
+    if names.contains(&word) {
+        return format!("; `{word}` is a profile: run it as `liftoff {word}`");
+    }
+    match suggest(word, &names) {
+        hint if hint.is_empty() => "; it is not a profile either".into(),
+        hint => hint.replace("did you mean `", "did you mean the profile `"),
+    }
 }
 
 /// What the supervisor needs from the plan.
@@ -179,6 +257,11 @@ fn spec(plan: &Plan) -> crate::supervise::Spec {
         table: plan.signals.clone(),
         stop_timeout: plan.stop_timeout,
         success_codes: plan.success_codes.clone(),
+        drain_delay: plan.drain_delay,
+        user: plan.user.clone().filter(|user| {
+            crate::user::switch(user, nix::unistd::geteuid().as_raw())
+                == Ok(crate::user::Switch::Drop)
+        }),
     }
 }
 

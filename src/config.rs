@@ -27,7 +27,7 @@ pub const COMMAND_WORDS: &[&str] = &["run", "plan", "config", "check", "health",
 
 /// Keys that choose what runs: they belong to a profile table, never to `[default]` or
 /// the environment, so that only the command decides which server starts.
-pub const PROFILE_ONLY_KEYS: &[&str] = &["server", "command"];
+pub const PROFILE_ONLY_KEYS: &[&str] = &["server", "command", "program"];
 
 /// Variables with the `LIFTOFF_` prefix that are not configuration keys.
 const NOT_KEYS: &[&str] = &["LIFTOFF_CONFIG", "LIFTOFF_PROFILE"];
@@ -282,7 +282,15 @@ fn describe(err: &figment::Error) -> String {
         .metadata
         .as_ref()
         .map(|md| source_name(md, err.profile.as_ref(), &err.path));
-    let what = err.kind.to_string();
+    let what = match &err.kind {
+        figment::error::Kind::UnknownVariant(value, expected) => {
+            format!(
+                "unknown value `{value}`, expected one of: {}",
+                expected.join(", ")
+            )
+        }
+        kind => kind.to_string(),
+    };
     match source {
         Some(source) if key.is_empty() => format!("{source}: {what}"),
         Some(source) => format!("{source}: invalid `{key}`: {what}"),

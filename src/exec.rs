@@ -3,6 +3,7 @@
 //! `execve` is called directly rather than through `std::process::Command::exec`, because
 //! std resets SIGPIPE to its default in the new program; liftoff passes on exactly the
 //! signal dispositions it inherited, and restores the signal mask it blocked at start.
+//! With `user` set, liftoff drops to that user last, after everything that needs root.
 
 use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
@@ -32,6 +33,14 @@ pub fn exec(plan: &Plan, inherited_mask: &SigSet) -> anyhow::Result<i32> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     nix::unistd::chdir(&plan.cwd)
         .with_context(|| format!("failed to change directory to {}", plan.cwd.display()))?;
+    forget_subreaper(plan)?;
+    if let Some(user) = &plan.user
+        && crate::user::switch(user, nix::unistd::geteuid().as_raw())
+            == Ok(crate::user::Switch::Drop)
+    {
+        crate::user::become_user(user.uid, user.gid, &user.groups)
+            .with_context(|| format!("failed to switch to user {}", user.describe()))?;
+    }
     crate::signals::restore_mask(inherited_mask).context("failed to restore the signal mask")?;
     let Err(errno) = nix::unistd::execve(&program, &argv, &env);
     let shown = plan.program.display();
@@ -44,6 +53,15 @@ pub fn exec(plan: &Plan, inherited_mask: &SigSet) -> anyhow::Result<i32> {
         }
         other => anyhow::anyhow!("failed to run {shown}: {}", other.desc()),
     })
+}
+
+/// Supervising the `before` steps made liftoff a child subreaper (when not PID 1); the
+/// flag survives `execve`, and the server did not ask to adopt orphans, so clear it.
+fn forget_subreaper(plan: &Plan) -> anyhow::Result<()> {
+    if plan.before.is_empty() || std::process::id() == 1 {
+        return Ok(());
+    }
+    nix::sys::prctl::set_child_subreaper(false).context("failed to stop being a child subreaper")
 }
 
 /// A C string from OS bytes; NUL bytes cannot be passed to a program.

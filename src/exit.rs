@@ -26,10 +26,6 @@ pub enum Failure {
     /// Bad configuration: a file, a variable or a flag.
     Config(String),
     /// A dependency (`wait_for`) never became reachable.
-    #[allow(
-        dead_code,
-        reason = "wait_for (issue 6) is being built on its own branch"
-    )]
     Unavailable(String),
     /// The program was not found.
     NotFound(String),

@@ -8,7 +8,7 @@ use crate::config::{Layers, source_name, suggest};
 use crate::exit::Failure;
 use crate::plan::{self, Plan, Request, Target};
 use crate::profile::{self, Defaults};
-use crate::settings::{KEYS, ServerKind};
+use crate::settings::{GUNICORN_KEYS, KEYS, ServerKind, TABLE_KEYS};
 
 /// One effective key: its value and where it came from.
 #[derive(Debug, Serialize)]
@@ -62,26 +62,11 @@ pub fn run(layers: &Layers, global: &GlobalArgs, args: &ConfigArgs) -> anyhow::R
 
 /// Which keys apply to a server.
 fn applies(key: &str, server: ServerKind) -> bool {
-    const GUNICORN: &[&str] = &[
-        "workers",
-        "workers_per_core",
-        "min_workers",
-        "max_workers",
-        "worker_memory",
-        "threads",
-        "worker_class",
-        "timeout",
-        "graceful_timeout",
-        "keepalive",
-        "worker_tmp_dir",
-        "gunicorn_config",
-        "access_log",
-    ];
-    const FLASK: &[&str] = &["reload", "debug"];
+    const FLASK: &[&str] = &["debug"];
     match key {
-        "app" | "host" | "port" => server != ServerKind::Command,
+        "app" | "host" | "port" | "reload" => server != ServerKind::Command,
         "command" => server == ServerKind::Command,
-        k if GUNICORN.contains(&k) => server == ServerKind::Gunicorn,
+        k if GUNICORN_KEYS.contains(&k) => server == ServerKind::Gunicorn,
         k if FLASK.contains(&k) => server == ServerKind::Flask,
         _ => true,
     }
@@ -124,7 +109,10 @@ fn default_value(key: &str, server: ServerKind, plan: Option<&Plan>) -> Option<t
         "worker_tmp_dir" => std::path::Path::new(profile::WORKER_TMP_DIR)
             .is_dir()
             .then(|| V::String(profile::WORKER_TMP_DIR.into())),
-        "reload" => Some(V::Boolean(true)),
+        "reload" => Some(V::Boolean(server == ServerKind::Flask)),
+        "drain_delay" => dur(std::time::Duration::ZERO),
+        "wait_timeout" => dur(crate::plan::WAIT_TIMEOUT),
+        "wait_for" | "before" => Some(V::Array(vec![])),
         "debug" => Some(V::Boolean(false)),
         _ => None,
     }
@@ -135,17 +123,11 @@ fn entries(figment: &figment::Figment, server: ServerKind, plan: Option<&Plan>) 
     let mut out = Vec::new();
     for key in KEYS.iter().copied().filter(|k| applies(k, server)) {
         let set = figment.find_value(key).ok().and_then(|v| {
-            let source = figment.find_metadata(key).map_or("?".into(), |md| {
-                source_name(
-                    md,
-                    Some(
-                        &v.tag()
-                            .profile()
-                            .unwrap_or_else(|| figment.profile().clone()),
-                    ),
-                    &[key],
-                )
-            });
+            let source = if TABLE_KEYS.contains(&key) {
+                table_sources(figment, key, &v)
+            } else {
+                value_source(figment, &[key], &v)
+            };
             toml::Value::try_from(&v).ok().map(|value| (value, source))
         });
         let (value, source) = match (key, set) {
@@ -156,7 +138,7 @@ fn entries(figment: &figment::Figment, server: ServerKind, plan: Option<&Plan>) 
             (_, Some((value, source))) => (Some(value), source),
             (_, None) => match default_value(key, server, plan) {
                 Some(value) => (Some(value), "built-in default".into()),
-                None => (None, "unset: the server's own default applies".into()),
+                None => (None, unset_meaning(key).into()),
             },
         };
         out.push(Entry {
@@ -166,6 +148,47 @@ fn entries(figment: &figment::Figment, server: ServerKind, plan: Option<&Plan>) 
         });
     }
     out
+}
+
+/// Where one value came from; a tag only knows "custom", which is the selected profile.
+fn value_source(
+    figment: &figment::Figment,
+    path: &[&str],
+    value: &figment::value::Value,
+) -> String {
+    let profile = value
+        .tag()
+        .profile()
+        .unwrap_or_else(|| figment.profile().clone());
+    let key = path.join(".");
+    figment
+        .find_metadata(&key)
+        .map_or("?".into(), |md| source_name(md, Some(&profile), path))
+}
+
+/// Where each entry of a table came from, since entries merge across layers.
+fn table_sources(figment: &figment::Figment, key: &str, table: &figment::value::Value) -> String {
+    let Some(dict) = table.as_dict() else {
+        return value_source(figment, &[key], table);
+    };
+    let parts: Vec<String> = dict
+        .iter()
+        .map(|(name, value)| format!("{name} from {}", value_source(figment, &[key, name], value)))
+        .collect();
+    parts.join("; ")
+}
+
+/// What leaving a key without a default unset means.
+fn unset_meaning(key: &str) -> &'static str {
+    match key {
+        "worker_memory" => "unset: no memory cap on the worker count",
+        "gunicorn_config" => "unset: no -c (gunicorn still reads ./gunicorn.conf.py if present)",
+        "app" => "unset: Flask finds FLASK_APP, app.py or wsgi.py",
+        "program" => "unset: the first word of `command`",
+        "user" => "unset: the program runs as liftoff's own user",
+        "env_file" => "unset: no env file",
+        _ => "unset: the server's own default applies",
+    }
 }
 
 /// Masks the values of secret-looking variables in the `env` table.

@@ -18,9 +18,23 @@ use crate::cli::{GlobalArgs, ServerArgs};
 use crate::config::{Layers, source_name};
 use crate::exit::Failure;
 use crate::profile::{self, Defaults};
-use crate::settings::{LogFormat, LogLevel, Mode, ServerKind, Settings, Text, WorkerCount};
+use crate::settings::{Dur, LogFormat, LogLevel, Mode, ServerKind, Settings, Text, WorkerCount};
 use crate::signals::{Rewrite, Signal, SignalTable, SignalTarget};
+use crate::user::Credentials;
+use crate::wait::Target as WaitTarget;
 use crate::workers::{self, Sizing};
+
+mod entrypoint;
+mod flags;
+mod render;
+mod server;
+#[cfg(test)]
+mod tests;
+
+use entrypoint::drain_warning;
+pub use flags::flag_layer;
+pub use render::shell_quote;
+use server::ServerPart;
 
 /// What the command asked to run.
 #[derive(Debug, Clone)]
@@ -56,7 +70,7 @@ pub struct Plan {
     /// The program's resolved path.
     pub program: PathBuf,
     /// The argv, argv[0] included.
-    #[serde(serialize_with = "lossy_strings")]
+    #[serde(serialize_with = "render::lossy_strings")]
     pub argv: Vec<OsString>,
     /// The working directory.
     pub cwd: PathBuf,
@@ -68,13 +82,30 @@ pub struct Plan {
     /// child or group.
     pub signal_target: SignalTarget,
     /// Signal rewrites in effect.
-    #[serde(serialize_with = "table_strings")]
+    #[serde(serialize_with = "render::table_strings")]
     pub signals: SignalTable,
     /// Time from the stop signal to SIGKILL.
-    #[serde(rename = "stop_timeout_ms", serialize_with = "millis")]
+    #[serde(rename = "stop_timeout_ms", serialize_with = "render::millis")]
     pub stop_timeout: Duration,
     /// Exit codes reported as 0.
     pub success_codes: Vec<i32>,
+    /// Time from the first shutdown signal to forwarding it (the load balancer's turn).
+    #[serde(rename = "drain_delay_ms", serialize_with = "render::millis")]
+    pub drain_delay: Duration,
+    /// Dependencies that must answer before anything starts.
+    pub wait_for: Vec<WaitTarget>,
+    /// How long to wait for them.
+    #[serde(rename = "wait_timeout_ms", serialize_with = "render::millis")]
+    pub wait_timeout: Duration,
+    /// Programs run in order before the server.
+    pub before: Vec<BeforeStep>,
+    /// Who the program (and the steps) run as; `None`: as liftoff.
+    pub user: Option<Credentials>,
+    /// Where `user` came from, for messages.
+    #[serde(skip)]
+    pub user_source: String,
+    /// The env file read, if any.
+    pub env_file: Option<PathBuf>,
     /// gunicorn workers.
     pub workers: Option<u32>,
     /// The CPUs the container really has (gunicorn only).
@@ -90,6 +121,26 @@ pub struct Plan {
     /// Problems worth a warning that do not stop the start.
     pub warnings: Vec<String>,
 }
+
+/// One `before` step, resolved like the server's program.
+#[derive(Debug, Clone, Serialize)]
+pub struct BeforeStep {
+    /// The program's resolved path.
+    pub program: PathBuf,
+    /// The argv, argv[0] included.
+    #[serde(serialize_with = "render::lossy_strings")]
+    pub argv: Vec<OsString>,
+}
+
+impl BeforeStep {
+    /// The step as people read it, for messages: `flask db upgrade`.
+    pub fn shown(&self) -> String {
+        shell_quote(&self.argv)
+    }
+}
+
+/// How long `wait_for` waits when `wait_timeout` is not set.
+pub const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Resolves the request against the configuration into a plan.
 pub fn resolve(layers: &Layers, request: &Request) -> anyhow::Result<Plan> {
@@ -119,90 +170,6 @@ pub fn resolve(layers: &Layers, request: &Request) -> anyhow::Result<Plan> {
     .plan(profile, &request.target)
 }
 
-/// Turns the flags into the highest configuration layer.
-pub fn flag_layer(
-    global: &GlobalArgs,
-    server: &ServerArgs,
-) -> anyhow::Result<crate::config::FlagLayer> {
-    let mut flags = crate::config::FlagLayer::default();
-    let strings = [
-        ("mode", "--mode", &global.mode),
-        ("stop_timeout", "--stop-timeout", &global.stop_timeout),
-        ("signal_target", "--signal-target", &global.signal_target),
-        ("log_level", "--log-level", &global.log_level),
-        ("log_format", "--log-format", &global.log_format),
-        ("host", "--host", &server.host),
-        ("app", "--app", &server.app),
-        ("workers", "--workers", &server.workers),
-    ];
-    for (key, flag, value) in strings {
-        if let Some(value) = value {
-            flags.set(key, flag, value.as_str());
-        }
-    }
-    if let Some(dir) = &global.chdir {
-        flags.set("chdir", "--chdir", dir.to_string_lossy().as_ref());
-    }
-    if let Some(port) = server.port {
-        flags.set("port", "--port", port);
-    }
-    if let Some(threads) = server.threads {
-        flags.set("threads", "--threads", threads);
-    }
-    if let Some(reload) = server.reload() {
-        flags.set("reload", "--reload/--no-reload", reload);
-    }
-    if let Some(debug) = server.debug() {
-        flags.set("debug", "--debug/--no-debug", debug);
-    }
-    if !global.success_code.is_empty() {
-        flags.set(
-            "success_codes",
-            "--success-code",
-            global.success_code.clone(),
-        );
-    }
-    for map in &global.signal_map {
-        let Some((from, to)) = map.split_once('=') else {
-            return Err(Failure::Usage(format!(
-                "--signal-map `{map}`: expected FROM=TO, e.g. --signal-map QUIT=TERM or --signal-map HUP=ignore"
-            ))
-            .into());
-        };
-        flags.set_entry("signals", from.trim(), "--signal-map", to.trim());
-    }
-    let level = match global.verbose as i32 - global.quiet as i32 {
-        0 => None,
-        1 => Some("debug"),
-        n if n >= 2 => Some("trace"),
-        -1 => Some("warn"),
-        _ => Some("error"),
-    };
-    if let Some(level) = level {
-        flags.set(
-            "log_level",
-            if global.verbose > 0 { "-v" } else { "-q" },
-            level,
-        );
-    }
-    Ok(flags)
-}
-
-/// The server-specific part of a plan.
-#[derive(Debug, Default)]
-struct ServerPart {
-    /// gunicorn workers.
-    workers: Option<u32>,
-    /// CPUs the container has (gunicorn only).
-    cpus: Option<u32>,
-    /// How the worker count was derived.
-    workers_reason: Option<String>,
-    /// The server's arguments after the program name.
-    args: Vec<String>,
-    /// The server's part of the start line.
-    detail: String,
-}
-
 /// Resolves one profile's settings; holds what every step needs.
 struct Resolver<'a> {
     /// The provider chain, for sources.
@@ -223,8 +190,11 @@ impl Resolver<'_> {
         let s = self.settings;
         let defaults = Defaults::of(self.server);
         let cwd = self.cwd()?;
-        let mut env_changes = self.env_table();
         let mut warnings = Vec::new();
+        let env_file = self.env_file()?;
+        let user = self.user(&mut warnings)?;
+        let mut env_changes = self.env_below_table(env_file.as_ref(), user.as_ref());
+        env_changes.extend(self.env_table());
         let part = match self.server {
             ServerKind::Gunicorn => self.gunicorn(&cwd, &mut env_changes, &mut warnings)?,
             ServerKind::Flask => self.flask(&mut warnings),
@@ -233,19 +203,34 @@ impl Resolver<'_> {
         let (program_word, argv) = self.argv(target, &defaults, part.args)?;
         let full_env = merge_env(&self.layers.env, &env_changes);
         let program = resolve_program(&program_word, &full_env, &cwd, self.server)?;
-        let (mode, mode_reason) = decide_mode(
-            s.mode.unwrap_or(Mode::Auto),
-            nix::unistd::getpid().as_raw() == 1,
-        );
+        let before = self.before(&full_env, &cwd)?;
+        let wait_for = self.wait_for()?;
+        let drain_delay = s.drain_delay.map_or(Duration::ZERO, |d| d.0);
+        let (mode, mode_reason) = self.mode(!drain_delay.is_zero())?;
         let stop_timeout = s.stop_timeout.map_or(defaults.stop_timeout, |d| d.0);
+        let graceful = (self.server == ServerKind::Gunicorn).then(|| {
+            s.graceful_timeout
+                .map_or(profile::GRACEFUL_TIMEOUT, |d| d.0)
+        });
+        warnings.extend(drain_warning(drain_delay, graceful, stop_timeout));
         let signals = self.signals()?;
         let name = profile.clone().unwrap_or_else(|| "program".into());
-        let summary = format!(
-            "{name}: {} {}, mode {mode} ({mode_reason}), stop timeout {}",
+        let mut summary = format!(
+            "{name}: {}{}, mode {mode} ({mode_reason}), stop timeout {}",
             program.display(),
-            part.detail,
-            crate::settings::Dur(stop_timeout)
+            if part.detail.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", part.detail)
+            },
+            Dur(stop_timeout)
         );
+        if !drain_delay.is_zero() {
+            summary.push_str(&format!(", drain delay {}", Dur(drain_delay)));
+        }
+        if let Some(user) = &user {
+            summary.push_str(&format!(", as {}", user.describe()));
+        }
         Ok(Plan {
             profile,
             server: self.server,
@@ -263,6 +248,13 @@ impl Resolver<'_> {
             signals,
             stop_timeout,
             success_codes: s.success_codes.clone().unwrap_or_default(),
+            drain_delay,
+            wait_for,
+            wait_timeout: s.wait_timeout.map_or(WAIT_TIMEOUT, |d| d.0),
+            before,
+            user,
+            user_source: self.source("user"),
+            env_file: env_file.map(|(path, _)| path),
             workers: part.workers,
             cpus: part.cpus,
             workers_reason: part.workers_reason,
@@ -290,21 +282,10 @@ impl Resolver<'_> {
     /// The working directory: `chdir` (relative to the config file when it came from
     /// there, else to the current directory), else the current directory.
     fn cwd(&self) -> anyhow::Result<PathBuf> {
-        let here = std::env::current_dir().context("failed to read the current directory")?;
         let Some(Text(dir)) = &self.settings.chdir else {
-            return Ok(here);
+            return std::env::current_dir().context("failed to read the current directory");
         };
-        let base = match self
-            .figment
-            .find_metadata("chdir")
-            .and_then(|md| md.source.as_ref())
-        {
-            Some(figment::Source::File(file)) => {
-                file.parent().map_or(here.clone(), |p| here.join(p))
-            }
-            _ => here,
-        };
-        let path = base.join(dir);
+        let path = self.base_dir("chdir")?.join(dir);
         if !path.is_dir() {
             return Err(Failure::Config(format!(
                 "chdir `{dir}` (from {}): {} is not a directory; fix the path",
@@ -314,6 +295,43 @@ impl Resolver<'_> {
             .into());
         }
         Ok(path)
+    }
+
+    /// What a relative path in `key` is relative to: the config file's directory when the
+    /// value came from the file, else the current directory.
+    fn base_dir(&self, key: &str) -> anyhow::Result<PathBuf> {
+        let here = std::env::current_dir().context("failed to read the current directory")?;
+        Ok(
+            match self
+                .figment
+                .find_metadata(key)
+                .and_then(|md| md.source.as_ref())
+            {
+                Some(figment::Source::File(file)) => {
+                    file.parent().map_or(here.clone(), |p| here.join(p))
+                }
+                _ => here,
+            },
+        )
+    }
+
+    /// exec or supervise: `auto` supervises when liftoff is PID 1 or must stay the
+    /// program's parent (a drain delay); `exec` with a drain delay is an error.
+    fn mode(&self, needs_parent: bool) -> anyhow::Result<(Mode, String)> {
+        let set = self.settings.mode.unwrap_or(Mode::Auto);
+        if set == Mode::Exec && needs_parent {
+            return Err(Failure::Config(format!(
+                "drain_delay (from {}) needs liftoff to stay the server's parent, but mode is exec (from {}); use mode = \"supervise\" or \"auto\", or remove drain_delay",
+                self.source("drain_delay"),
+                self.source("mode")
+            ))
+            .into());
+        }
+        Ok(decide_mode(
+            set,
+            nix::unistd::getpid().as_raw() == 1,
+            needs_parent,
+        ))
     }
 
     /// The `env` table, as strings.
@@ -338,136 +356,9 @@ impl Resolver<'_> {
             };
             let from_sig: Signal = from.parse().map_err(bad)?;
             let rewrite: Rewrite = to.0.parse().map_err(bad)?;
-            table.set(from_sig, rewrite);
+            table.try_set(from_sig, rewrite).map_err(bad)?;
         }
         Ok(table)
-    }
-
-    /// gunicorn's arguments, worker count and summary; adds WEB_CONCURRENCY and
-    /// PYTHON_CPU_COUNT to the environment so a gunicorn.conf.py agrees with the plan.
-    fn gunicorn(
-        &self,
-        cwd: &Path,
-        env: &mut BTreeMap<String, String>,
-        warnings: &mut Vec<String>,
-    ) -> anyhow::Result<ServerPart> {
-        let s = self.settings;
-        let defaults = Defaults::of(ServerKind::Gunicorn);
-        let app = s.app.as_ref().map(|t| t.0.clone()).ok_or_else(|| {
-            Failure::Config(
-                "gunicorn needs `app`, e.g. `app = \"app:create_app()\"` in [prod] of liftoff.toml, LIFTOFF_APP, or --app"
-                    .into(),
-            )
-        })?;
-        if let Some(Text(file)) = &s.gunicorn_config
-            && !cwd.join(file).is_file()
-        {
-            return Err(Failure::Config(format!(
-                "gunicorn_config `{file}` (from {}) does not exist in {}; fix the path or remove the key",
-                self.source("gunicorn_config"),
-                cwd.display()
-            ))
-            .into());
-        }
-        let limits = crate::cgroup::detect();
-        let sized = match s.workers.unwrap_or(WorkerCount::Auto) {
-            WorkerCount::Auto => workers::auto(&limits, &self.sizing()),
-            WorkerCount::Fixed(n) => workers::Workers {
-                count: n,
-                cpus: limits.cpus(),
-                why: format!("set to {n} by {}", self.source("workers")),
-            },
-        };
-        env.insert("WEB_CONCURRENCY".into(), sized.count.to_string());
-        env.insert("PYTHON_CPU_COUNT".into(), sized.cpus.to_string());
-        let stop = s.stop_timeout.map_or(defaults.stop_timeout, |d| d.0);
-        let graceful = s
-            .graceful_timeout
-            .map_or(profile::GRACEFUL_TIMEOUT, |d| d.0);
-        budget_warnings(graceful, stop, warnings);
-        let g = profile::Gunicorn {
-            config: s.gunicorn_config.as_ref().map(|t| t.0.clone()),
-            host: s
-                .host
-                .as_ref()
-                .map_or(defaults.host.into(), |t| t.0.clone()),
-            port: s.port.unwrap_or(defaults.port),
-            workers: sized.count,
-            threads: s.threads,
-            worker_class: s.worker_class.as_ref().map(|t| t.0.clone()),
-            timeout: s.timeout.map(|d| d.0),
-            graceful_timeout: graceful,
-            keepalive: s.keepalive.map(|d| d.0),
-            worker_tmp_dir: s.worker_tmp_dir.as_ref().map(|t| t.0.clone()).or_else(|| {
-                Path::new(profile::WORKER_TMP_DIR)
-                    .is_dir()
-                    .then(|| profile::WORKER_TMP_DIR.to_string())
-            }),
-            access_log: s.access_log.as_ref().map(|t| t.0.clone()),
-            app,
-        };
-        let detail = format!(
-            "on {}, {} workers ({}), {} threads, worker timeout {}, graceful timeout {}",
-            profile::bind(&g.host, g.port),
-            g.workers,
-            sized.why,
-            g.threads.unwrap_or(1),
-            g.timeout
-                .map_or("30s (gunicorn default)".into(), |d| crate::settings::Dur(d)
-                    .to_string()),
-            crate::settings::Dur(g.graceful_timeout),
-        );
-        Ok(ServerPart {
-            workers: Some(sized.count),
-            cpus: Some(sized.cpus),
-            workers_reason: Some(sized.why),
-            args: profile::gunicorn_args(&g),
-            detail,
-        })
-    }
-
-    /// The sizing knobs with their defaults.
-    fn sizing(&self) -> Sizing {
-        let s = self.settings;
-        Sizing {
-            workers_per_core: s.workers_per_core.unwrap_or(profile::WORKERS_PER_CORE),
-            min_workers: s.min_workers.unwrap_or(profile::MIN_WORKERS),
-            max_workers: s.max_workers.unwrap_or(profile::MAX_WORKERS),
-            worker_memory: s.worker_memory.map(|b| b.0),
-        }
-    }
-
-    /// Flask's arguments and summary.
-    fn flask(&self, warnings: &mut Vec<String>) -> ServerPart {
-        let s = self.settings;
-        let defaults = Defaults::of(ServerKind::Flask);
-        let f = profile::Flask {
-            app: s.app.as_ref().map(|t| t.0.clone()),
-            host: s
-                .host
-                .as_ref()
-                .map_or(defaults.host.into(), |t| t.0.clone()),
-            port: s.port.unwrap_or(defaults.port),
-            reload: s.reload.unwrap_or(true),
-            debug: s.debug.unwrap_or(false),
-        };
-        if f.debug && !matches!(f.host.as_str(), "127.0.0.1" | "localhost" | "::1") {
-            warnings.push(format!(
-                "debug mode on {} exposes Werkzeug's debugger (remote code execution) to the network; bind 127.0.0.1 or turn debug off",
-                f.host
-            ));
-        }
-        let detail = format!(
-            "on {}, reload {}, debug {}",
-            profile::bind(&f.host, f.port),
-            if f.reload { "on" } else { "off" },
-            if f.debug { "on" } else { "off" }
-        );
-        ServerPart {
-            args: profile::flask_args(&f),
-            detail,
-            ..ServerPart::default()
-        }
     }
 
     /// The program word and the full argv.
@@ -509,31 +400,18 @@ impl Resolver<'_> {
     }
 }
 
-/// Warns when the shutdown budget is out of order: graceful < stop < platform grace.
-fn budget_warnings(graceful: Duration, stop: Duration, warnings: &mut Vec<String>) {
-    use crate::settings::Dur;
-    if graceful >= stop {
-        warnings.push(format!(
-            "graceful_timeout ({}) is not below stop_timeout ({}): liftoff will SIGKILL gunicorn before it finishes draining; lower graceful_timeout",
-            Dur(graceful),
-            Dur(stop)
-        ));
-    }
-    if stop >= profile::PLATFORM_GRACE {
-        warnings.push(format!(
-            "stop_timeout ({}) is not below the 30s that ECS and Kubernetes wait before SIGKILL: the platform will kill the container first",
-            Dur(stop)
-        ));
-    }
-}
-
-/// `auto` becomes supervise when liftoff is PID 1 (someone must reap and forward), else
-/// exec (an init such as `docker run --init` already does that).
-pub fn decide_mode(mode: Mode, pid1: bool) -> (Mode, String) {
-    match (mode, pid1) {
-        (Mode::Auto, true) => (Mode::Supervise, "auto: liftoff is PID 1".into()),
-        (Mode::Auto, false) => (Mode::Exec, "auto: liftoff is not PID 1".into()),
-        (mode, _) => (mode, "set".into()),
+/// `auto` becomes supervise when liftoff is PID 1 (someone must reap and forward) or
+/// must stay the program's parent (`needs_parent`: a drain delay holds the stop signal
+/// back), else exec (an init such as `docker run --init` already reaps and forwards).
+pub fn decide_mode(mode: Mode, pid1: bool, needs_parent: bool) -> (Mode, String) {
+    match (mode, pid1, needs_parent) {
+        (Mode::Auto, true, _) => (Mode::Supervise, "auto: liftoff is PID 1".into()),
+        (Mode::Auto, false, true) => (
+            Mode::Supervise,
+            "auto: drain_delay needs liftoff to stay the parent".into(),
+        ),
+        (Mode::Auto, false, false) => (Mode::Exec, "auto: liftoff is not PID 1".into()),
+        (mode, _, _) => (mode, "set".into()),
     }
 }
 
@@ -606,178 +484,4 @@ fn not_found(word: &str, server: ServerKind) -> String {
         ServerKind::Command => "",
     };
     format!("program `{word}` not found on PATH{hint}")
-}
-
-/// Serializes argv as (lossy) strings.
-fn lossy_strings<S: serde::Serializer>(argv: &[OsString], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(argv.iter().map(|a| a.to_string_lossy()))
-}
-
-/// Serializes the rewrite table as `{"SIGQUIT": "SIGTERM", "SIGHUP": "ignore"}`.
-fn table_strings<S: serde::Serializer>(table: &SignalTable, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_map(
-        table
-            .iter()
-            .map(|(from, to)| (from.to_string(), to.to_string())),
-    )
-}
-
-/// Serializes a duration as whole milliseconds.
-fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// Quotes an argv for a shell, for people to read (never executed).
-pub fn shell_quote(argv: &[OsString]) -> String {
-    let words: Vec<String> = argv
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    shell_words::join(words)
-}
-
-impl Plan {
-    /// The plan as aligned text for people.
-    pub fn to_text(&self) -> String {
-        let mut rows: Vec<(&str, String)> = vec![
-            (
-                "profile",
-                self.profile.clone().map_or("none (a program)".into(), |p| {
-                    format!("{p} ({})", self.server)
-                }),
-            ),
-            ("mode", format!("{} ({})", self.mode, self.mode_reason)),
-            ("program", self.program.display().to_string()),
-            ("argv", shell_quote(&self.argv)),
-            ("cwd", self.cwd.display().to_string()),
-        ];
-        let env: Vec<String> = self
-            .env
-            .iter()
-            .map(|(k, v)| format!("{k}={}", shell_words::quote(v)))
-            .collect();
-        rows.push((
-            "env",
-            if env.is_empty() {
-                "(unchanged)".into()
-            } else {
-                env.join(" ")
-            },
-        ));
-        rows.push(("signal target", self.signal_target.to_string()));
-        let rewrites: Vec<String> = self
-            .signals
-            .iter()
-            .map(|(from, to)| format!("{from} -> {to}"))
-            .collect();
-        rows.push((
-            "signals",
-            if rewrites.is_empty() {
-                "forwarded as is".into()
-            } else {
-                rewrites.join(", ")
-            },
-        ));
-        rows.push((
-            "stop timeout",
-            crate::settings::Dur(self.stop_timeout).to_string(),
-        ));
-        if !self.success_codes.is_empty() {
-            let codes: Vec<String> = self.success_codes.iter().map(i32::to_string).collect();
-            rows.push(("success codes", codes.join(", ")));
-        }
-        if let (Some(workers), Some(why)) = (self.workers, &self.workers_reason) {
-            rows.push(("workers", format!("{workers} ({why})")));
-        }
-        for warning in &self.warnings {
-            rows.push(("warning", warning.clone()));
-        }
-        rows.iter()
-            .map(|(k, v)| format!("{:<14} {v}\n", format!("{k}:")))
-            .collect()
-    }
-
-    /// The plan as one JSON object.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
-    }
-
-    /// The program's environment as `std::process::Command` wants it.
-    pub fn env_pairs(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
-        self.full_env
-            .iter()
-            .map(|(k, v)| (k.as_os_str(), v.as_os_str()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn auto_mode_supervises_only_as_pid_1() {
-        assert_eq!(decide_mode(Mode::Auto, true).0, Mode::Supervise);
-        assert_eq!(decide_mode(Mode::Auto, false).0, Mode::Exec);
-        assert_eq!(decide_mode(Mode::Exec, true).0, Mode::Exec);
-        assert_eq!(decide_mode(Mode::Supervise, false).0, Mode::Supervise);
-    }
-
-    #[test]
-    fn secret_looking_names_are_masked() {
-        for name in [
-            "DB_PASSWORD",
-            "api_token",
-            "SECRET_KEY",
-            "AWS_SECRET_ACCESS_KEY",
-            "GCP_CREDENTIALS",
-        ] {
-            assert_eq!(mask(name, "hunter2"), "***", "{name}");
-        }
-        assert_eq!(mask("WEB_CONCURRENCY", "5"), "5");
-    }
-
-    #[test]
-    fn env_changes_replace_and_add() {
-        let base = vec![
-            (OsString::from("A"), OsString::from("1")),
-            (OsString::from("B"), OsString::from("2")),
-        ];
-        let changes = BTreeMap::from([
-            ("B".to_string(), "3".to_string()),
-            ("C".to_string(), "4".to_string()),
-        ]);
-        let merged = merge_env(&base, &changes);
-        let get = |k: &str| {
-            merged
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.to_string_lossy().into_owned())
-        };
-        assert_eq!(
-            (get("A"), get("B"), get("C")),
-            (Some("1".into()), Some("3".into()), Some("4".into()))
-        );
-        assert_eq!(merged.len(), 3);
-    }
-
-    #[test]
-    fn budget_warnings_fire_only_out_of_order() {
-        let s = Duration::from_secs;
-        let mut w = Vec::new();
-        budget_warnings(s(25), s(28), &mut w);
-        assert!(w.is_empty(), "{w:?}");
-        budget_warnings(s(30), s(28), &mut w);
-        assert_eq!(w.len(), 1);
-        budget_warnings(s(25), s(40), &mut w);
-        assert_eq!(w.len(), 2);
-    }
-
-    #[test]
-    fn shell_quoting_is_readable() {
-        let argv: Vec<OsString> = ["gunicorn", "app:create_app()", "a b"]
-            .iter()
-            .map(OsString::from)
-            .collect();
-        assert_eq!(shell_quote(&argv), "gunicorn 'app:create_app()' 'a b'");
-    }
 }

@@ -121,6 +121,8 @@ pub struct Gunicorn {
     pub worker_tmp_dir: Option<String>,
     /// `--access-logfile`.
     pub access_log: Option<String>,
+    /// `--reload` (restart workers on code changes; for development only).
+    pub reload: bool,
     /// The application.
     pub app: String,
 }
@@ -154,6 +156,9 @@ pub fn gunicorn_args(g: &Gunicorn) -> Vec<String> {
     }
     if let Some(log) = &g.access_log {
         args.extend(["--access-logfile".into(), log.clone()]);
+    }
+    if g.reload {
+        args.push("--reload".into());
     }
     args.push(g.app.clone());
     args
@@ -243,6 +248,7 @@ mod tests {
             keepalive: None,
             worker_tmp_dir: None,
             access_log: None,
+            reload: false,
             app: "app:create_app()".into(),
         }
     }
@@ -271,13 +277,14 @@ mod tests {
             keepalive: Some(Duration::from_secs(125)),
             worker_tmp_dir: Some("/dev/shm".into()),
             access_log: Some("-".into()),
+            reload: true,
             ..gunicorn()
         };
         assert_eq!(
             gunicorn_args(&full).join(" "),
             "-c gunicorn.conf.py --bind [::]:8000 --workers 5 --threads 4 --worker-class gthread \
              --timeout 31 --graceful-timeout 25 --keep-alive 125 --worker-tmp-dir /dev/shm \
-             --access-logfile - app:create_app()"
+             --access-logfile - --reload app:create_app()"
         );
     }
 

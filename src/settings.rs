@@ -32,6 +32,18 @@ pub struct Settings {
     pub signals: Option<BTreeMap<String, Text>>,
     /// Exit codes reported as 0.
     pub success_codes: Option<Vec<i32>>,
+    /// On the first shutdown signal, keep serving this long before forwarding it.
+    pub drain_delay: Option<Dur>,
+    /// Dependencies to wait for before starting: `tcp://host:port`, `http://host/path`.
+    pub wait_for: Option<List>,
+    /// How long to wait for them.
+    pub wait_timeout: Option<Dur>,
+    /// Programs run in order before the server, each an argv.
+    pub before: Option<Steps>,
+    /// Who the server runs as when liftoff starts as root: `user[:group]`, names or ids.
+    pub user: Option<Text>,
+    /// A `KEY=VALUE` file merged into the server's environment below `env`.
+    pub env_file: Option<Text>,
     /// liftoff's own log level.
     pub log_level: Option<LogLevel>,
     /// liftoff's own log format.
@@ -91,6 +103,12 @@ pub const KEYS: &[&str] = &[
     "signal_target",
     "signals",
     "success_codes",
+    "drain_delay",
+    "wait_for",
+    "wait_timeout",
+    "before",
+    "user",
+    "env_file",
     "log_level",
     "log_format",
     "server",
@@ -115,6 +133,23 @@ pub const KEYS: &[&str] = &[
     "access_log",
     "reload",
     "debug",
+];
+
+/// Keys that only gunicorn profiles use (`config` shows them for gunicorn only).
+pub const GUNICORN_KEYS: &[&str] = &[
+    "workers",
+    "workers_per_core",
+    "min_workers",
+    "max_workers",
+    "worker_memory",
+    "threads",
+    "worker_class",
+    "timeout",
+    "graceful_timeout",
+    "keepalive",
+    "worker_tmp_dir",
+    "gunicorn_config",
+    "access_log",
 ];
 
 /// Keys whose value is a table with free-form keys (variable or signal names).
@@ -224,6 +259,98 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
+/// A list of strings that also accepts one string of comma-separated items, so that
+/// `LIFTOFF_WAIT_FOR=tcp://db:5432,tcp://cache:6379` works as well as a TOML array.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct List(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for List {
+    /// Accepts an array of strings or one string of comma-separated items.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = List;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of strings, or one string of comma-separated items")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<List, E> {
+                Ok(List(
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect(),
+                ))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<List, A::Error> {
+                let mut items = Vec::new();
+                while let Some(Text(item)) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(List(items))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The `before` steps: a list of commands, each a list of words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Steps(pub Vec<Step>);
+
+impl<'de> Deserialize<'de> for Steps {
+    /// Accepts an array of steps; anything else gets a message showing the form.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Steps;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(STEP_FORM)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Steps, A::Error> {
+                let mut steps = Vec::new();
+                while let Some(step) = seq.next_element()? {
+                    steps.push(step);
+                }
+                Ok(Steps(steps))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// How `before` is written, for messages.
+const STEP_FORM: &str =
+    "a list of commands, each a list of words, e.g. before = [[\"flask\", \"db\", \"upgrade\"]]";
+
+/// One `before` step: a program and its arguments, never a shell line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Step(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for Step {
+    /// Accepts an array of words; a string gets a message showing the array form.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Step;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(STEP_FORM)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Step, A::Error> {
+                let mut words = Vec::new();
+                while let Some(Text(word)) = seq.next_element()? {
+                    words.push(word);
+                }
+                Ok(Step(words))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
 /// A duration: `"28s"`, `"1m30s"`, `"500ms"`, or a number of seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dur(pub Duration);
@@ -246,6 +373,13 @@ impl Dur {
             format!("`{secs}` is not a duration (expected a positive number of seconds)")
         })
     }
+}
+
+/// The text of an optional string key, or `default`.
+pub fn text_or(value: &Option<Text>, default: &str) -> String {
+    value
+        .as_ref()
+        .map_or_else(|| default.to_string(), |t| t.0.clone())
 }
 
 impl fmt::Display for Dur {
@@ -417,6 +551,53 @@ mod tests {
         assert_eq!(WorkerCount::parse("5"), Ok(WorkerCount::Fixed(5)));
         for bad in ["0", "-2", "lots", "2.5"] {
             assert!(WorkerCount::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lists_take_arrays_or_comma_separated_strings_and_steps_take_arrays() {
+        let settings: Settings = toml::from_str(
+            "wait_for = \"tcp://db:5432, http://api/health,\"\nbefore = [[\"flask\", \"db\", \"upgrade\"], [\"true\"]]",
+        )
+        .unwrap();
+        assert_eq!(
+            settings.wait_for,
+            Some(List(vec![
+                "tcp://db:5432".into(),
+                "http://api/health".into()
+            ]))
+        );
+        let before: Vec<Vec<String>> = settings
+            .before
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|s| s.0)
+            .collect();
+        assert_eq!(before, [vec!["flask", "db", "upgrade"], vec!["true"]]);
+        let settings: Settings =
+            toml::from_str("wait_for = [\"tcp://a:1\", \"tcp://b:2\"]").unwrap();
+        assert_eq!(settings.wait_for.unwrap().0, ["tcp://a:1", "tcp://b:2"]);
+        let err = toml::from_str::<Settings>("before = [\"flask db upgrade\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("before = [[\"flask\", \"db\", \"upgrade\"]]"),
+            "{err}"
+        );
+        let err = toml::from_str::<Settings>("before = \"flask db upgrade\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("a list of commands, each a list of words"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn key_groups_name_real_keys() {
+        for key in GUNICORN_KEYS.iter().chain(TABLE_KEYS) {
+            assert!(KEYS.contains(key), "{key} is not a key");
         }
     }
 

@@ -1,143 +1,330 @@
-//! Signals: one Signal type, parsing, rewrite tables, and the inherited mask.
+//! Signals: one [`Signal`] type with the names people type, rewrite tables per server,
+//! and the signal mask liftoff blocks at start and hands back to the child.
 //!
-//! TEMPORARY STUB written by the lead so the core compiles; the supervise branch replaces
-//! this file with the real implementation (same API).
+//! Numbers always come from `libc`, never literals: Linux and macOS number signals
+//! differently, and the real-time range is decided by the C library at run time.
 
-use std::collections::BTreeMap;
+mod mask;
+mod table;
+
 use std::fmt;
 use std::str::FromStr;
 
-use nix::sys::signal::SigSet;
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
 
-/// A signal number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg(target_os = "linux")]
+pub(crate) use mask::{all_signals, contains, handled, ignored_at_start};
+pub use mask::{block_at_start, restore_mask};
+pub use table::{Rewrite, SignalTable, SignalTarget};
+
+/// A signal liftoff can receive, forward or send, including the real-time ones.
+///
+/// Only numbers that name a signal on this platform can be built, so every value is
+/// valid to pass to `kill(2)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Signal(i32);
+
+#[cfg_attr(
+    not(target_os = "linux"),
+    expect(dead_code, reason = "supervise mode, which uses this, is Linux-only")
+)]
+impl Signal {
+    /// Hangup: gunicorn reloads; flask's reloader parent dies of it.
+    pub const HUP: Signal = Signal(libc::SIGHUP);
+    /// Interrupt: Ctrl-C, a quick shutdown for gunicorn.
+    pub const INT: Signal = Signal(libc::SIGINT);
+    /// Quit: a quick shutdown for gunicorn.
+    pub const QUIT: Signal = Signal(libc::SIGQUIT);
+    /// Kill: cannot be caught, blocked or forwarded.
+    pub const KILL: Signal = Signal(libc::SIGKILL);
+    /// User signal 1: gunicorn reopens its logs.
+    pub const USR1: Signal = Signal(libc::SIGUSR1);
+    /// User signal 2: gunicorn's binary upgrade.
+    pub const USR2: Signal = Signal(libc::SIGUSR2);
+    /// Terminate: the graceful stop every platform sends first.
+    pub const TERM: Signal = Signal(libc::SIGTERM);
+    /// A child stopped or exited: what wakes the reaper.
+    pub const CHLD: Signal = Signal(libc::SIGCHLD);
+    /// Stop: cannot be caught, blocked or forwarded.
+    pub const STOP: Signal = Signal(libc::SIGSTOP);
+    /// Background read from the terminal; one more gunicorn worker.
+    pub const TTIN: Signal = Signal(libc::SIGTTIN);
+    /// Background write to the terminal; one fewer gunicorn worker.
+    pub const TTOU: Signal = Signal(libc::SIGTTOU);
+    /// The terminal was resized.
+    pub const WINCH: Signal = Signal(libc::SIGWINCH);
+
+    /// The signal numbered `raw`, if that number names a signal on this platform.
+    pub fn from_raw(raw: i32) -> Option<Signal> {
+        let standard = nix::sys::signal::Signal::try_from(raw).is_ok();
+        let realtime = realtime_range().is_some_and(|range| range.contains(&raw));
+        (standard || realtime).then_some(Signal(raw))
+    }
+
+    /// The signal's number, for `kill(2)` and signal sets.
+    pub fn raw(self) -> i32 {
+        self.0
+    }
+
+    /// Whether liftoff can receive this signal and pass it on (everything but
+    /// KILL, STOP and CHLD).
+    pub fn is_forwardable(self) -> bool {
+        self != Signal::KILL && self != Signal::STOP && self != Signal::CHLD
+    }
+
+    /// Whether this is one of the signals platforms send to stop a container
+    /// (TERM from `docker stop` and Kubernetes, INT from Ctrl-C, QUIT).
+    pub fn is_shutdown(self) -> bool {
+        self == Signal::TERM || self == Signal::INT || self == Signal::QUIT
+    }
+}
+
+/// Every signal liftoff forwards: 1–31 except KILL, STOP and CHLD, then the real-time
+/// signals the C library leaves to applications (SIGRTMIN..=SIGRTMAX).
+pub fn forwardable() -> impl Iterator<Item = Signal> {
+    let realtime = realtime_range().into_iter().flatten();
+    (1..=31)
+        .chain(realtime)
+        .filter_map(Signal::from_raw)
+        .filter(|s| s.is_forwardable())
+}
+
+/// The real-time signals applications may use; glibc keeps the first two for itself,
+/// which is why this asks the C library instead of starting at 32.
+#[cfg(target_os = "linux")]
+fn realtime_range() -> Option<std::ops::RangeInclusive<i32>> {
+    Some(libc::SIGRTMIN()..=libc::SIGRTMAX())
+}
+
+/// Platforms without real-time signals (macOS).
+#[cfg(not(target_os = "linux"))]
+fn realtime_range() -> Option<std::ops::RangeInclusive<i32>> {
+    None
+}
+
+/// Other names the C library and `kill -l` accept for the same signals.
+const ALIASES: &[(&str, i32)] = &[("IOT", libc::SIGABRT), ("CLD", libc::SIGCHLD)];
+
+/// What [`Signal::from_str`] accepts, for error messages.
+const ACCEPTED: &str = "a name like TERM, SIGTERM or sigterm, a number like 15, \
+    or a real-time signal like RTMIN+3 or SIGRTMAX-1";
 
 impl FromStr for Signal {
     type Err = String;
-    /// Parses TERM, SIGTERM or 15.
-    fn from_str(s: &str) -> Result<Self, String> {
-        let up = s.trim().to_ascii_uppercase();
-        let name = up.strip_prefix("SIG").unwrap_or(&up);
-        if let Ok(n) = name.parse::<i32>() {
-            return Ok(Signal(n));
+
+    /// Parses what people type: `TERM`, `SIGTERM`, `sigterm`, `15`, `RTMIN+3`,
+    /// `SIGRTMAX-1`.
+    fn from_str(text: &str) -> Result<Signal, String> {
+        let text = text.trim();
+        let unknown = || format!("unknown signal {text:?}: expected {ACCEPTED}");
+        if let Ok(raw) = text.parse::<i32>() {
+            return Signal::from_raw(raw).ok_or_else(unknown);
+        }
+        let upper = text.to_ascii_uppercase();
+        let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+        if let Some(raw) = ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == name)
+            .map(|(_, raw)| *raw)
+        {
+            return Ok(Signal(raw));
+        }
+        if name.starts_with("RT") {
+            return parse_realtime(name).ok_or_else(unknown);
         }
         nix::sys::signal::Signal::from_str(&format!("SIG{name}"))
             .map(|s| Signal(s as i32))
-            .map_err(|_| {
-                format!("unknown signal `{s}` (expected a name like TERM or SIGTERM, or a number)")
-            })
+            .map_err(|_| unknown())
     }
+}
+
+/// Parses `RTMIN`, `RTMIN+N`, `RTMAX`, `RTMAX-N` (already upper case, without `SIG`).
+fn parse_realtime(name: &str) -> Option<Signal> {
+    let range = realtime_range()?;
+    let (base, rest, sign) = if let Some(rest) = name.strip_prefix("RTMIN") {
+        (*range.start(), rest, 1)
+    } else {
+        (*range.end(), name.strip_prefix("RTMAX")?, -1)
+    };
+    let offset = match rest.strip_prefix(if sign > 0 { '+' } else { '-' }) {
+        None if rest.is_empty() => 0,
+        Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            digits.parse::<i32>().ok()?
+        }
+        _ => return None,
+    };
+    let raw = base.checked_add(sign * offset)?;
+    range.contains(&raw).then_some(Signal(raw))
 }
 
 impl fmt::Display for Signal {
-    /// Prints SIGTERM.
+    /// Prints `SIGTERM`, `SIGRTMIN`, `SIGRTMIN+3` or `SIGRTMAX`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match nix::sys::signal::Signal::try_from(self.0) {
-            Ok(s) => f.write_str(s.as_str()),
-            Err(_) => write!(f, "SIG{}", self.0),
+        if let Ok(standard) = nix::sys::signal::Signal::try_from(self.0) {
+            return f.write_str(standard.as_str());
+        }
+        match realtime_range() {
+            Some(range) if self.0 == *range.start() => f.write_str("SIGRTMIN"),
+            Some(range) if self.0 == *range.end() => f.write_str("SIGRTMAX"),
+            Some(range) => write!(f, "SIGRTMIN+{}", self.0 - range.start()),
+            None => write!(f, "signal {}", self.0),
         }
     }
 }
 
-/// What a received signal becomes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Rewrite {
-    /// Forward as this signal.
-    Forward(Signal),
-    /// Drop it.
-    Ignore,
+impl Serialize for Signal {
+    /// Serializes as the name [`Display`](fmt::Display) prints.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
-impl FromStr for Rewrite {
-    type Err = String;
-    /// Parses `ignore` or a signal.
-    fn from_str(s: &str) -> Result<Self, String> {
-        if s.eq_ignore_ascii_case("ignore") {
-            Ok(Rewrite::Ignore)
-        } else {
-            s.parse().map(Rewrite::Forward)
+impl<'de> Deserialize<'de> for Signal {
+    /// Accepts a string ([`Signal::from_str`]) or an integer (`15`).
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Signal, D::Error> {
+        deserializer.deserialize_any(SignalVisitor)
+    }
+}
+
+/// Builds a [`Signal`] from a string or an integer.
+struct SignalVisitor;
+
+impl Visitor<'_> for SignalVisitor {
+    type Value = Signal;
+
+    /// Says what is accepted, for serde's error message.
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(ACCEPTED)
+    }
+
+    /// A name or a number written as a string.
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Signal, E> {
+        text.parse().map_err(E::custom)
+    }
+
+    /// A number.
+    fn visit_i64<E: de::Error>(self, raw: i64) -> Result<Signal, E> {
+        i32::try_from(raw)
+            .ok()
+            .and_then(Signal::from_raw)
+            .ok_or_else(|| E::custom(format!("unknown signal {raw}: expected {ACCEPTED}")))
+    }
+
+    /// A number (TOML and JSON hand over non-negative integers this way).
+    fn visit_u64<E: de::Error>(self, raw: u64) -> Result<Signal, E> {
+        self.visit_i64(i64::try_from(raw).unwrap_or(i64::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_what_people_type() {
+        let cases = [
+            ("TERM", libc::SIGTERM),
+            ("SIGTERM", libc::SIGTERM),
+            ("sigterm", libc::SIGTERM),
+            ("Term", libc::SIGTERM),
+            (" 15 ", 15),
+            ("9", libc::SIGKILL),
+            ("HUP", libc::SIGHUP),
+            ("winch", libc::SIGWINCH),
+            ("IOT", libc::SIGABRT),
+            ("SIGCLD", libc::SIGCHLD),
+        ];
+        for (text, raw) in cases {
+            assert_eq!(text.parse::<Signal>().map(Signal::raw), Ok(raw), "{text}");
         }
     }
-}
 
-impl fmt::Display for Rewrite {
-    /// Prints `ignore` or the signal.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Rewrite::Forward(s) => s.fmt(f),
-            Rewrite::Ignore => f.write_str("ignore"),
+    #[test]
+    fn rejects_what_is_not_a_signal_and_says_what_is_accepted() {
+        for text in [
+            "", "0", "-1", "65", "999", "TERMX", "SIG", "RTMIN+", "RTMIN-1", "RTMAX+1",
+        ] {
+            let err = text.parse::<Signal>().unwrap_err();
+            assert!(err.contains("expected a name like TERM"), "{text}: {err}");
         }
     }
-}
 
-/// A rewrite table.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SignalTable(BTreeMap<Signal, Rewrite>);
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn parses_and_prints_realtime_signals() {
+        let (min, max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
+        let cases = [
+            ("RTMIN", min, "SIGRTMIN"),
+            ("SIGRTMIN+3", min + 3, "SIGRTMIN+3"),
+            ("rtmin+3", min + 3, "SIGRTMIN+3"),
+            ("RTMAX", max, "SIGRTMAX"),
+            ("RTMAX-1", max - 1, &format!("SIGRTMIN+{}", max - 1 - min)),
+        ];
+        for (text, raw, shown) in cases {
+            let signal: Signal = text.parse().unwrap();
+            assert_eq!(signal.raw(), raw, "{text}");
+            assert_eq!(signal.to_string(), shown, "{text}");
+            assert_eq!(shown.parse::<Signal>(), Ok(signal), "round trip of {shown}");
+        }
+        let past_max = format!("RTMIN+{}", max - min + 1);
+        assert!(past_max.parse::<Signal>().is_err());
+        // glibc keeps 32 and 33 for itself: they are not signals applications can use.
+        assert!(Signal::from_raw(32).is_none());
+    }
 
-impl SignalTable {
-    /// No rewrites.
-    pub fn empty() -> Self {
-        Self::default()
+    #[test]
+    fn display_round_trips_for_every_forwardable_signal() {
+        for signal in forwardable() {
+            let shown = signal.to_string();
+            assert!(shown.starts_with("SIG"), "{shown}");
+            assert_eq!(shown.parse::<Signal>(), Ok(signal));
+            assert_eq!(signal.raw().to_string().parse::<Signal>(), Ok(signal));
+        }
     }
-    /// Gunicorn's defaults.
-    pub fn gunicorn() -> Self {
-        let mut t = Self::empty();
-        t.set("USR2".parse().unwrap(), Rewrite::Ignore);
-        t
+
+    #[test]
+    fn forwardable_is_everything_catchable_but_chld() {
+        let all: Vec<Signal> = forwardable().collect();
+        for excluded in [Signal::KILL, Signal::STOP, Signal::CHLD] {
+            assert!(!all.contains(&excluded), "{excluded}");
+        }
+        for included in [
+            Signal::HUP,
+            Signal::TERM,
+            Signal::WINCH,
+            Signal(libc::SIGCONT),
+            Signal::TTIN,
+        ] {
+            assert!(all.contains(&included), "{included}");
+        }
+        let standard = all.iter().filter(|s| s.raw() <= 31).count();
+        assert_eq!(standard, 28);
+        if let Some(range) = realtime_range() {
+            assert_eq!(all.len(), 28 + range.count());
+        }
     }
-    /// Flask's defaults.
-    pub fn flask() -> Self {
-        let mut t = Self::empty();
-        t.set(
-            "QUIT".parse().unwrap(),
-            Rewrite::Forward("TERM".parse().unwrap()),
+
+    #[test]
+    fn deserializes_from_strings_and_integers_and_serializes_as_names() {
+        #[derive(Debug, Deserialize, Serialize)]
+        struct Doc {
+            a: Signal,
+            b: Signal,
+        }
+        let doc: Doc = toml::from_str("a = \"sigquit\"\nb = 1").unwrap();
+        assert_eq!((doc.a, doc.b), (Signal::QUIT, Signal::HUP));
+        assert_eq!(
+            toml::to_string(&doc).unwrap(),
+            "a = \"SIGQUIT\"\nb = \"SIGHUP\"\n"
         );
-        for s in ["HUP", "USR1", "USR2", "TTIN", "TTOU", "WINCH"] {
-            t.set(s.parse().unwrap(), Rewrite::Ignore);
-        }
-        t
+        let err = toml::from_str::<Doc>("a = \"NOPE\"\nb = 1")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown signal \"NOPE\""), "{err}");
+        let err = toml::from_str::<Doc>("a = 1\nb = 4096")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown signal 4096"), "{err}");
     }
-    /// Sets one entry.
-    pub fn set(&mut self, from: Signal, to: Rewrite) {
-        self.0.insert(from, to);
-    }
-    /// What `sig` becomes.
-    pub fn apply(&self, sig: Signal) -> Rewrite {
-        self.0.get(&sig).copied().unwrap_or(Rewrite::Forward(sig))
-    }
-    /// The entries.
-    pub fn iter(&self) -> impl Iterator<Item = (&Signal, &Rewrite)> {
-        self.0.iter()
-    }
-}
-
-/// Where forwarded signals go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SignalTarget {
-    /// The main child.
-    Child,
-    /// Its process group.
-    Group,
-}
-
-impl fmt::Display for SignalTarget {
-    /// Prints child or group.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SignalTarget::Child => "child",
-            SignalTarget::Group => "group",
-        })
-    }
-}
-
-/// Blocks the handled signals; returns the inherited mask.
-pub fn block_at_start() -> nix::Result<SigSet> {
-    SigSet::all().thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK)
-}
-
-/// Restores the inherited mask.
-pub fn restore_mask(inherited: &SigSet) -> nix::Result<()> {
-    inherited.thread_set_mask()
 }

@@ -1,6 +1,15 @@
-//! Supervise mode: liftoff as PID 1 or subreaper, forwarding, reaping, stopping.
+//! Supervise mode: liftoff as PID 1 (or a child subreaper) starts the server, forwards
+//! signals, reaps every child, stops gracefully and exits with the server's status.
 //!
-//! TEMPORARY STUB written by the lead so the core compiles; the supervise branch replaces it.
+//! The decisions live in `state` (pure, unit-tested); `reaper` is the thin loop around
+//! it (wait for a signal or a deadline, reap, send) and `spawn` starts the child.
+
+#[cfg(target_os = "linux")]
+mod reaper;
+#[cfg(target_os = "linux")]
+mod spawn;
+#[cfg(target_os = "linux")]
+mod state;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -8,29 +17,80 @@ use std::time::Duration;
 
 use nix::sys::signal::SigSet;
 
-use crate::signals::{SignalTable, SignalTarget};
+use crate::signals::{Signal, SignalTable, SignalTarget};
+use crate::user::Credentials;
 
-/// What the supervisor runs.
+/// Everything supervise mode needs, resolved by the caller before anything starts.
+#[cfg_attr(
+    not(target_os = "linux"),
+    expect(dead_code, reason = "supervise mode, which uses this, is Linux-only")
+)]
+#[derive(Clone, Debug)]
 pub struct Spec {
-    /// Resolved program path.
+    /// The program, as an absolute path.
     pub program: PathBuf,
-    /// argv, argv[0] included.
+    /// The argument vector, `argv[0]` included.
     pub argv: Vec<OsString>,
-    /// Complete environment.
+    /// The child's complete environment.
     pub env: Vec<(OsString, OsString)>,
-    /// Working directory.
+    /// The child's working directory.
     pub cwd: PathBuf,
-    /// Signal target.
+    /// Where forwarded signals go.
     pub target: SignalTarget,
-    /// Rewrites.
+    /// The rewrites: server defaults merged with the user's entries.
     pub table: SignalTable,
-    /// Stop timeout.
+    /// Time from the first shutdown signal (or the main child's exit) to SIGKILL.
     pub stop_timeout: Duration,
-    /// Success codes.
+    /// Exit codes (after the 128+N mapping) reported as 0.
     pub success_codes: Vec<i32>,
+    /// Time the first shutdown signal is held back while the server keeps serving.
+    pub drain_delay: Duration,
+    /// The user to become in the child before exec; `None`: stay who liftoff is.
+    pub user: Option<Credentials>,
 }
 
-/// Runs the program under supervision.
-pub fn run(_spec: &Spec, _inherited_mask: &SigSet) -> anyhow::Result<i32> {
-    anyhow::bail!("supervise mode is not built yet")
+/// How a supervised run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The code liftoff would exit with (see [`run`]).
+    pub code: i32,
+    /// The first shutdown signal received, if any: a step that exits 0 after it was
+    /// still stopped, not finished.
+    pub shutdown: Option<Signal>,
+}
+
+/// Runs `spec` under supervision and returns the code liftoff must exit with: the main
+/// child's exit code, 128+N when signal N killed it, or 0 for a success code.
+///
+/// `inherited_mask` is what [`crate::signals::block_at_start`] returned; liftoff must
+/// not have changed any signal disposition before this call, so the ignored signals
+/// it sees here are the ones it inherited.
+#[cfg(target_os = "linux")]
+pub fn run(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<i32> {
+    reaper::run(spec, inherited_mask).map(|outcome| outcome.code)
+}
+
+/// Like [`run`], and also says whether liftoff was asked to stop meanwhile.
+#[cfg(target_os = "linux")]
+pub fn run_outcome(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<Outcome> {
+    reaper::run(spec, inherited_mask)
+}
+
+/// Like [`run`] (which fails here: supervise mode needs Linux).
+#[cfg(not(target_os = "linux"))]
+pub fn run_outcome(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<Outcome> {
+    run(spec, inherited_mask).map(|code| Outcome {
+        code,
+        shutdown: None,
+    })
+}
+
+/// Supervision waits with `sigtimedwait` and relies on `PR_SET_CHILD_SUBREAPER`, both
+/// Linux-only; elsewhere (developers' Macs) liftoff execs instead.
+#[cfg(not(target_os = "linux"))]
+pub fn run(spec: &Spec, _inherited_mask: &SigSet) -> anyhow::Result<i32> {
+    anyhow::bail!(
+        "failed to supervise {}: supervise mode needs Linux",
+        spec.program.display()
+    )
 }

@@ -245,6 +245,26 @@ fn configuration_errors_are_one_clear_line_and_exit_78() {
         ("[prod]\napp = \"a:b\"\n[prod.x\n", &[], "liftoff.toml:3:"),
         ("[prod]\nport = 1\n", &[], "gunicorn needs `app`"),
         (
+            "[prod]\napp = \"a:b\"\nsignals = { KILL = \"TERM\" }\n",
+            &[],
+            "SIGKILL cannot be rewritten",
+        ),
+        (
+            "[prod]\napp = \"a:b\"\nsignals = { HUP = \"LOUDLY\" }\n",
+            &[],
+            "`signals.HUP` (from liftoff.toml [prod])",
+        ),
+        (
+            "[prod]\napp = \"a:b\"\nmin_workers = 5\nmax_workers = 2\n",
+            &[],
+            "min_workers (5, from liftoff.toml [prod])",
+        ),
+        (
+            "[prod]\napp = \"a:b\"\nworker_memory = 0\n",
+            &[],
+            "worker_memory (from liftoff.toml [prod]) is 0",
+        ),
+        (
             "[prod]\napp = \"a:b\"\nchdir = \"nowhere\"\n",
             &[],
             "chdir `nowhere`",

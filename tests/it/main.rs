@@ -2,4 +2,9 @@
 //! processes. Each area of liftoff has its own module.
 
 mod core;
+mod entrypoint;
+mod health;
+mod limits;
+mod snapshots;
+mod supervise;
 mod support;

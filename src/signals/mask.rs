@@ -1,0 +1,125 @@
+//! The signal mask and dispositions: block everything liftoff handles at the very start,
+//! and remember what it inherited so the child gets exactly that back.
+
+use std::mem::MaybeUninit;
+
+use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
+
+use super::{Signal, forwardable};
+
+/// Blocks every forwardable signal and CHLD, and returns the mask liftoff inherited.
+///
+/// Called first in `main`, before anything could start a thread, so every thread
+/// created later inherits the block and signals stay pending until the supervisor
+/// collects them with `sigtimedwait` (or until exec mode restores the mask).
+pub fn block_at_start() -> nix::Result<SigSet> {
+    let mut inherited = SigSet::empty();
+    pthread_sigmask(
+        SigmaskHow::SIG_BLOCK,
+        Some(&handled()),
+        Some(&mut inherited),
+    )?;
+    Ok(inherited)
+}
+
+/// Sets the mask back to what liftoff inherited; exec mode calls this right before exec.
+pub fn restore_mask(inherited: &SigSet) -> nix::Result<()> {
+    pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(inherited), None)
+}
+
+/// The signals whose disposition is `SIG_IGN` right now.
+///
+/// Liftoff changes no disposition before supervising, so called from there this is
+/// exactly the set it inherited — which `execve` keeps, and which the child must get
+/// back (a parent that ignored INT for a background job expects the job to ignore it).
+#[cfg(target_os = "linux")]
+pub fn ignored_at_start() -> SigSet {
+    let ignored = all_signals().filter(|&raw| disposition(raw) == Some(libc::SIG_IGN));
+    raw_set(ignored)
+}
+
+/// Every forwardable signal plus CHLD: what liftoff blocks and waits for.
+pub(crate) fn handled() -> SigSet {
+    raw_set(forwardable().map(Signal::raw).chain([libc::SIGCHLD]))
+}
+
+/// A signal set holding `signals`, which may include real-time signals (nix's
+/// `SigSet::add` takes only its own enum of standard signals).
+fn raw_set(signals: impl IntoIterator<Item = i32>) -> SigSet {
+    let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigemptyset initialises the set it is given; it cannot fail for a valid
+    // pointer.
+    let mut set = unsafe {
+        libc::sigemptyset(set.as_mut_ptr());
+        set.assume_init()
+    };
+    for raw in signals {
+        // SAFETY: `set` is initialised; an out-of-range number only returns EINVAL.
+        unsafe { libc::sigaddset(&mut set, raw) };
+    }
+    // SAFETY: `set` was initialised by sigemptyset above.
+    unsafe { SigSet::from_sigset_t_unchecked(set) }
+}
+
+/// Every signal number the kernel knows, standard and real-time.
+#[cfg(target_os = "linux")]
+pub(crate) fn all_signals() -> impl Iterator<Item = i32> {
+    1..=max_signal()
+}
+
+/// The highest signal number.
+#[cfg(target_os = "linux")]
+fn max_signal() -> i32 {
+    libc::SIGRTMAX()
+}
+
+/// The current handler of signal `raw`, or `None` when the C library refuses the
+/// number (glibc keeps 32 and 33 to itself).
+#[cfg(target_os = "linux")]
+fn disposition(raw: i32) -> Option<libc::sighandler_t> {
+    let mut old = MaybeUninit::<libc::sigaction>::uninit();
+    // SAFETY: a null new action only reads the current one into `old`.
+    let rc = unsafe { libc::sigaction(raw, std::ptr::null(), old.as_mut_ptr()) };
+    // SAFETY: sigaction filled `old` when it returned 0.
+    (rc == 0).then(|| unsafe { old.assume_init() }.sa_sigaction)
+}
+
+/// Whether `raw` is in `set` (also for real-time signals).
+#[cfg(target_os = "linux")]
+pub(crate) fn contains(set: &SigSet, raw: i32) -> bool {
+    // SAFETY: `set` is a valid, initialised signal set.
+    unsafe { libc::sigismember(set.as_ref(), raw) == 1 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handled_is_forwardable_plus_chld() {
+        let set = handled();
+        for signal in forwardable() {
+            assert!(contains(&set, signal.raw()), "{signal}");
+        }
+        assert!(contains(&set, libc::SIGCHLD));
+        assert!(!contains(&set, libc::SIGKILL));
+        assert!(!contains(&set, libc::SIGSTOP));
+    }
+
+    #[test]
+    fn raw_sets_hold_realtime_signals() {
+        let last = all_signals().last().unwrap();
+        let set = raw_set([libc::SIGUSR2, last]);
+        assert!(contains(&set, libc::SIGUSR2));
+        assert!(contains(&set, last));
+        assert!(!contains(&set, libc::SIGUSR1));
+    }
+
+    #[test]
+    fn default_dispositions_are_not_reported_as_ignored() {
+        // The test harness never ignores USR1 or TERM.
+        let ignored = ignored_at_start();
+        assert!(!contains(&ignored, libc::SIGUSR1));
+        assert!(!contains(&ignored, libc::SIGTERM));
+    }
+}

@@ -1,0 +1,231 @@
+//! The loop around the state machine: wait for a signal or the next deadline, reap,
+//! send signals, exit. Every decision is in `state`; this only makes syscalls.
+
+use std::mem::MaybeUninit;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use anyhow::Context;
+use nix::errno::Errno;
+use nix::sys::signal::SigSet;
+use tracing::{debug, info, warn};
+
+use super::spawn::{self, Inherited};
+use super::state::{Action, Cause, Event, Policy, State, Status};
+use super::{Outcome, Spec};
+use crate::signals::{self, Signal, SignalTarget};
+
+/// Starts the child and supervises it until it and every other child are reaped.
+pub fn run(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<Outcome> {
+    // First, before anything could change a disposition.
+    let ignored = inherited_ignored();
+    become_subreaper()?;
+    take_back_chld(&ignored)?;
+    let inherited = Inherited {
+        mask: *inherited_mask,
+        ignored,
+    };
+    let main_pid = spawn::spawn(spec, inherited)?;
+    debug!(pid = main_pid, program = %spec.program.display(), target = %spec.target, "started child");
+    let policy = Policy {
+        target: spec.target,
+        table: spec.table.clone(),
+        stop_timeout: spec.stop_timeout,
+        success_codes: spec.success_codes.clone(),
+        drain_delay: spec.drain_delay,
+    };
+    supervise(State::new(policy, main_pid), main_pid)
+}
+
+/// The signals liftoff inherited as ignored, read on the first call only: supervising
+/// changes SIGCHLD's disposition ([`take_back_chld`]), and a later run (the server after
+/// the `before` steps) must still hand its child what liftoff inherited.
+fn inherited_ignored() -> SigSet {
+    static IGNORED: OnceLock<SigSet> = OnceLock::new();
+    *IGNORED.get_or_init(signals::ignored_at_start)
+}
+
+/// The loop: every wake-up becomes events, every event becomes actions.
+fn supervise(mut state: State, main_pid: i32) -> anyhow::Result<Outcome> {
+    let waited = signals::handled();
+    loop {
+        let events = match wait(&waited, state.deadline())? {
+            Some(signal) if signal == Signal::CHLD => reap(main_pid)?,
+            Some(signal) => vec![Event::Signal(signal)],
+            None => vec![Event::Timer],
+        };
+        for event in events {
+            for action in state.handle(event, Instant::now()) {
+                match action {
+                    Action::Send { to, signal, cause } => send(main_pid, to, signal, cause),
+                    Action::Hold { signal, delay } => info!(
+                        "stop requested: serving {} more (drain_delay) before sending {signal}; a second stop signal sends it now",
+                        crate::settings::Dur(delay)
+                    ),
+                    Action::Exit(code) => {
+                        debug!(code, "all children reaped; exiting");
+                        return Ok(Outcome {
+                            code,
+                            shutdown: state.shutdown(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Makes liftoff the reaper of orphaned descendants when it is not PID 1 (PID 1 is
+/// already), so `waitpid(-1)` sees them and none is left a zombie.
+fn become_subreaper() -> anyhow::Result<()> {
+    if std::process::id() == 1 {
+        return Ok(());
+    }
+    nix::sys::prctl::set_child_subreaper(true).context("failed to become a child subreaper")?;
+    debug!("not PID 1: became a child subreaper");
+    Ok(())
+}
+
+/// An inherited `SIGCHLD = SIG_IGN` makes the kernel reap children itself, and then
+/// `waitpid` can never report the main child's status; put the default back for
+/// liftoff (the child still gets the inherited SIG_IGN).
+fn take_back_chld(ignored: &SigSet) -> anyhow::Result<()> {
+    if !signals::contains(ignored, libc::SIGCHLD) {
+        return Ok(());
+    }
+    // SAFETY: setting SIG_DFL installs no handler; liftoff is single-threaded here.
+    let old = unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
+    anyhow::ensure!(
+        old != libc::SIG_ERR,
+        "failed to reset SIGCHLD: {}",
+        Errno::last()
+    );
+    debug!("SIGCHLD was inherited ignored: reset to default so children can be reaped");
+    Ok(())
+}
+
+/// Sleeps in the kernel until a signal in `set` is pending or `deadline` passes;
+/// `None` means the deadline passed.
+fn wait(set: &SigSet, deadline: Option<Instant>) -> anyhow::Result<Option<Signal>> {
+    loop {
+        let mut info = MaybeUninit::<libc::siginfo_t>::zeroed();
+        let rc = match deadline {
+            // SAFETY: `set` is a valid signal set and `info` is writable.
+            None => unsafe { libc::sigwaitinfo(set.as_ref(), info.as_mut_ptr()) },
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let timeout = libc::timespec {
+                    tv_sec: libc::time_t::try_from(left.as_secs()).unwrap_or(libc::time_t::MAX),
+                    tv_nsec: left.subsec_nanos().into(),
+                };
+                // SAFETY: as above, and `timeout` lives across the call.
+                unsafe { libc::sigtimedwait(set.as_ref(), info.as_mut_ptr(), &timeout) }
+            }
+        };
+        if rc > 0 {
+            let Some(signal) = Signal::from_raw(rc) else {
+                continue;
+            };
+            // SAFETY: sigwaitinfo filled `info` for the signal it returned.
+            let from = unsafe { info.assume_init().si_pid() };
+            if signal != Signal::CHLD {
+                debug!(signal = %signal, from, "received signal");
+            }
+            return Ok(Some(signal));
+        }
+        match Errno::last() {
+            Errno::EAGAIN => return Ok(None),
+            Errno::EINTR => continue,
+            err => return Err(err).context("failed to wait for signals"),
+        }
+    }
+}
+
+/// Reaps every child that has exited — orphans as well as the main child — and reports
+/// each, then `NoChildren` once none is left. Raw `waitpid` rather than nix's: nix
+/// turns a death by a real-time signal into an error after the child is already
+/// reaped, which would lose the main child's status.
+fn reap(main_pid: i32) -> anyhow::Result<Vec<Event>> {
+    let mut events = Vec::new();
+    loop {
+        let mut raw = 0;
+        // SAFETY: `raw` is writable; WNOHANG never blocks.
+        let pid = unsafe { libc::waitpid(-1, &mut raw, libc::WNOHANG) };
+        if pid == 0 {
+            return Ok(events);
+        }
+        if pid < 0 {
+            match Errno::last() {
+                Errno::EINTR => continue,
+                Errno::ECHILD => {
+                    events.push(Event::NoChildren);
+                    return Ok(events);
+                }
+                err => return Err(err).context("failed to reap children"),
+            }
+        }
+        let status = if libc::WIFSIGNALED(raw) {
+            Status::Killed(libc::WTERMSIG(raw))
+        } else {
+            Status::Exited(libc::WEXITSTATUS(raw))
+        };
+        if pid == main_pid {
+            debug!(pid, code = status.code(), ?status, "main child exited");
+        } else {
+            debug!(pid, code = status.code(), "reaped");
+        }
+        events.push(Event::Exited { pid, status });
+    }
+}
+
+/// Sends `signal` to the main child or its process group (whose id is the main
+/// child's pid: it was started with `setpgid(0, 0)`).
+fn send(main_pid: i32, to: SignalTarget, signal: Signal, cause: Cause) {
+    let pid = match to {
+        SignalTarget::Child => main_pid,
+        SignalTarget::Group => -main_pid,
+    };
+    // SAFETY: kill has no memory-safety preconditions.
+    let rc = unsafe { libc::kill(pid, signal.raw()) };
+    if rc != 0 {
+        let err = Errno::last();
+        if err == Errno::ESRCH {
+            debug!(pid = main_pid, target = %to, signal = %signal, ?cause, "no process left to signal");
+        } else {
+            warn!(pid = main_pid, target = %to, signal = %signal, %err, "failed to send signal");
+        }
+        return;
+    }
+    match cause {
+        Cause::Forward => {
+            debug!(pid = main_pid, target = %to, signal = %signal, "forwarded signal")
+        }
+        Cause::DrainDelayOver => {
+            info!(pid = main_pid, target = %to, signal = %signal, "drain delay over: sent the stop signal")
+        }
+        Cause::DrainDelaySkipped => info!(
+            pid = main_pid, target = %to, signal = %signal,
+            "second stop signal: skipped the rest of the drain delay and sent the stop signal"
+        ),
+        Cause::Resend => {
+            debug!(pid = main_pid, target = %to, signal = %signal, "sent the stop signal again")
+        }
+        Cause::MainExited => {
+            debug!(pgid = main_pid, signal = %signal, "main child exited: stopping the rest of its group")
+        }
+        Cause::SecondSignal => warn!(
+            pgid = main_pid,
+            "second shutdown signal: killed the process group"
+        ),
+        Cause::StopTimeout => warn!(
+            pgid = main_pid,
+            "stop timeout passed: killed the process group"
+        ),
+        Cause::DrainTimeout => {
+            warn!(
+                pgid = main_pid,
+                "processes outlived the main child by the stop timeout: killed the group"
+            )
+        }
+    }
+}

@@ -1,0 +1,408 @@
+//! One test per row of the supervisor's behaviour (issue 3), driven by synthetic events
+//! and instants.
+
+use super::*;
+
+const MAIN: i32 = 100;
+const ORPHAN: i32 = 200;
+const STOP: Duration = Duration::from_secs(10);
+
+/// A state for `table` and `target` with a 10 s stop timeout and no success codes.
+fn state(table: SignalTable, target: SignalTarget) -> State {
+    state_with_codes(table, target, Vec::new())
+}
+
+/// Like [`state`], with success codes.
+fn state_with_codes(table: SignalTable, target: SignalTarget, success_codes: Vec<i32>) -> State {
+    let policy = Policy {
+        target,
+        table,
+        stop_timeout: STOP,
+        success_codes,
+        drain_delay: Duration::ZERO,
+    };
+    State::new(policy, MAIN)
+}
+
+/// The instant `secs` seconds after `t0`.
+fn at(t0: Instant, secs: f64) -> Instant {
+    t0 + Duration::from_secs_f64(secs)
+}
+
+/// A send action.
+fn send(to: SignalTarget, signal: Signal, cause: Cause) -> Action {
+    Action::Send { to, signal, cause }
+}
+
+use SignalTarget::{Child, Group};
+
+/// SIGALRM, which has no constant (liftoff itself never names it).
+fn alrm() -> Signal {
+    "ALRM".parse().unwrap()
+}
+
+/// The main child's exit.
+fn main_exit(status: Status) -> Event {
+    Event::Exited { pid: MAIN, status }
+}
+
+#[test]
+fn signals_are_forwarded_to_the_target_after_the_table() {
+    let t0 = Instant::now();
+    let rows = [
+        (
+            SignalTable::empty(),
+            Group,
+            Signal::HUP,
+            vec![send(Group, Signal::HUP, Cause::Forward)],
+        ),
+        (
+            SignalTable::empty(),
+            Child,
+            Signal::USR2,
+            vec![send(Child, Signal::USR2, Cause::Forward)],
+        ),
+        (
+            SignalTable::gunicorn(),
+            Child,
+            Signal::HUP,
+            vec![send(Child, Signal::HUP, Cause::Forward)],
+        ),
+        (
+            SignalTable::gunicorn(),
+            Child,
+            Signal::TTIN,
+            vec![send(Child, Signal::TTIN, Cause::Forward)],
+        ),
+        (SignalTable::gunicorn(), Child, Signal::USR2, vec![]),
+        (SignalTable::flask(), Group, Signal::HUP, vec![]),
+        (SignalTable::flask(), Group, Signal::USR1, vec![]),
+        (SignalTable::flask(), Group, Signal::WINCH, vec![]),
+        (
+            SignalTable::flask(),
+            Group,
+            alrm(),
+            vec![send(Group, alrm(), Cause::Forward)],
+        ),
+    ];
+    for (table, target, received, expected) in rows {
+        let mut s = state(table, target);
+        assert_eq!(
+            s.handle(Event::Signal(received), t0),
+            expected,
+            "{received} to {target}"
+        );
+        assert_eq!(
+            s.deadline(),
+            None,
+            "{received} must not arm the stop timeout"
+        );
+    }
+}
+
+#[test]
+fn realtime_signals_are_forwarded() {
+    let t0 = Instant::now();
+    let rt: Signal = "RTMIN+3".parse().unwrap();
+    let mut s = state(SignalTable::empty(), Group);
+    assert_eq!(
+        s.handle(Event::Signal(rt), t0),
+        [send(Group, rt, Cause::Forward)]
+    );
+}
+
+#[test]
+fn first_shutdown_signal_is_forwarded_and_arms_the_stop_timeout() {
+    for received in [Signal::TERM, Signal::INT, Signal::QUIT] {
+        let t0 = Instant::now();
+        let mut s = state(SignalTable::empty(), Child);
+        assert_eq!(
+            s.handle(Event::Signal(received), t0),
+            [send(Child, received, Cause::Forward)]
+        );
+        assert_eq!(s.deadline(), Some(t0 + STOP), "{received}");
+    }
+}
+
+#[test]
+fn rewritten_shutdown_signal_is_what_the_child_gets() {
+    let t0 = Instant::now();
+    let mut s = state(SignalTable::flask(), Group);
+    assert_eq!(
+        s.handle(Event::Signal(Signal::QUIT), t0),
+        [send(Group, Signal::TERM, Cause::Forward)]
+    );
+    assert_eq!(s.deadline(), Some(t0 + STOP));
+}
+
+#[test]
+fn ignored_shutdown_signal_does_nothing_at_all() {
+    let t0 = Instant::now();
+    let mut table = SignalTable::empty();
+    table.set(Signal::TERM, Rewrite::Ignore);
+    let mut s = state(table, Child);
+    assert_eq!(s.handle(Event::Signal(Signal::TERM), t0), []);
+    assert_eq!(s.deadline(), None);
+    assert_eq!(
+        s.handle(Event::Signal(Signal::TERM), t0),
+        [],
+        "a second one does not escalate"
+    );
+}
+
+#[test]
+fn second_shutdown_signal_kills_the_group_at_once() {
+    for (first, second) in [
+        (Signal::TERM, Signal::TERM),
+        (Signal::TERM, Signal::INT),
+        (Signal::INT, Signal::QUIT),
+    ] {
+        let t0 = Instant::now();
+        let mut s = state(SignalTable::empty(), Child);
+        s.handle(Event::Signal(first), t0);
+        let actions = s.handle(Event::Signal(second), at(t0, 0.5));
+        assert_eq!(
+            actions,
+            [send(Group, Signal::KILL, Cause::SecondSignal)],
+            "{first} then {second}"
+        );
+        assert_eq!(s.deadline(), None, "nothing left to time once KILL is sent");
+        assert_eq!(
+            s.handle(Event::Signal(second), at(t0, 0.6)),
+            [],
+            "a third one adds nothing"
+        );
+    }
+}
+
+#[test]
+fn other_signals_are_still_forwarded_while_stopping() {
+    let t0 = Instant::now();
+    let mut s = state(SignalTable::empty(), Group);
+    s.handle(Event::Signal(Signal::TERM), t0);
+    assert_eq!(
+        s.handle(Event::Signal(Signal::WINCH), at(t0, 1.0)),
+        [send(Group, Signal::WINCH, Cause::Forward)]
+    );
+    assert_eq!(s.deadline(), Some(t0 + STOP), "the deadline stays");
+}
+
+#[test]
+fn stop_deadline_kills_the_group() {
+    let t0 = Instant::now();
+    let mut s = state(SignalTable::empty(), Child);
+    s.handle(Event::Signal(Signal::TERM), t0);
+    assert_eq!(
+        s.handle(Event::Timer, at(t0, 9.9)),
+        [],
+        "woken early: nothing yet"
+    );
+    assert_eq!(
+        s.handle(Event::Timer, at(t0, 10.0)),
+        [send(Group, Signal::KILL, Cause::StopTimeout)]
+    );
+    assert_eq!(s.deadline(), None);
+    // The KILL shows up as the main child's status: 137.
+    assert_eq!(
+        s.handle(main_exit(Status::Killed(libc::SIGKILL)), at(t0, 10.1)),
+        []
+    );
+    assert_eq!(
+        s.handle(Event::NoChildren, at(t0, 10.1)),
+        [Action::Exit(137)]
+    );
+}
+
+#[test]
+fn gunicorn_gets_the_stop_signal_once_more_in_case_it_lost_it() {
+    let t0 = Instant::now();
+    let mut s = state(SignalTable::gunicorn(), Child);
+    s.handle(Event::Signal(Signal::INT), t0);
+    assert_eq!(s.deadline(), Some(at(t0, 2.0)), "the resend comes first");
+    assert_eq!(
+        s.handle(Event::Timer, at(t0, 2.0)),
+        [send(Child, Signal::INT, Cause::Resend)]
+    );
+    assert_eq!(s.deadline(), Some(t0 + STOP), "then the stop deadline");
+    assert_eq!(s.handle(Event::Timer, at(t0, 5.0)), [], "only once");
+    assert_eq!(
+        s.handle(Event::Timer, at(t0, 10.0)),
+        [send(Group, Signal::KILL, Cause::StopTimeout)]
+    );
+}
+
+#[test]
+fn no_resend_when_the_stop_timeout_comes_first_or_the_table_has_none() {
+    let t0 = Instant::now();
+    let policy = Policy {
+        target: Child,
+        table: SignalTable::gunicorn(),
+        stop_timeout: Duration::from_secs(1),
+        success_codes: Vec::new(),
+        drain_delay: Duration::ZERO,
+    };
+    let mut s = State::new(policy, MAIN);
+    s.handle(Event::Signal(Signal::TERM), t0);
+    assert_eq!(s.deadline(), Some(at(t0, 1.0)));
+    let mut s = state(SignalTable::flask(), Group);
+    s.handle(Event::Signal(Signal::TERM), t0);
+    assert_eq!(s.deadline(), Some(t0 + STOP));
+}
+
+#[test]
+fn exit_status_maps_to_code_or_128_plus_signal() {
+    let rows = [
+        (Status::Exited(0), 0),
+        (Status::Exited(1), 1),
+        (Status::Exited(2), 2),
+        (Status::Exited(127), 127),
+        (Status::Exited(254), 254),
+        (Status::Exited(255), 255),
+        (Status::Killed(libc::SIGHUP), 129),
+        (Status::Killed(libc::SIGKILL), 137),
+        (Status::Killed(libc::SIGTERM), 143),
+    ];
+    for (status, code) in rows {
+        let t0 = Instant::now();
+        let mut s = state(SignalTable::empty(), Group);
+        s.handle(main_exit(status), t0);
+        assert_eq!(
+            s.handle(Event::NoChildren, t0),
+            [Action::Exit(code)],
+            "{status:?}"
+        );
+    }
+}
+
+#[test]
+fn success_codes_become_zero() {
+    let rows = [
+        (vec![143], Status::Killed(libc::SIGTERM), 0),
+        (vec![143], Status::Exited(143), 0),
+        (vec![143], Status::Killed(libc::SIGKILL), 137),
+        (vec![3, 4], Status::Exited(4), 0),
+        (vec![3, 4], Status::Exited(5), 5),
+    ];
+    for (codes, status, code) in rows {
+        let t0 = Instant::now();
+        let mut s = state_with_codes(SignalTable::empty(), Group, codes.clone());
+        s.handle(main_exit(status), t0);
+        assert_eq!(
+            s.handle(Event::NoChildren, t0),
+            [Action::Exit(code)],
+            "{codes:?} {status:?}"
+        );
+    }
+}
+
+#[test]
+fn main_exit_stops_the_rest_of_the_group_then_kills_it_at_the_timeout() {
+    let t0 = Instant::now();
+    let mut s = state(SignalTable::gunicorn(), Child);
+    let actions = s.handle(main_exit(Status::Exited(3)), t0);
+    assert_eq!(actions, [send(Group, Signal::TERM, Cause::MainExited)]);
+    assert_eq!(s.deadline(), Some(t0 + STOP));
+    assert_eq!(
+        s.handle(
+            Event::Exited {
+                pid: ORPHAN,
+                status: Status::Exited(0)
+            },
+            at(t0, 1.0)
+        ),
+        []
+    );
+    assert_eq!(
+        s.handle(Event::Timer, at(t0, 10.0)),
+        [send(Group, Signal::KILL, Cause::DrainTimeout)]
+    );
+    assert_eq!(s.deadline(), Some(at(t0, 10.0) + KILL_GRACE));
+    assert_eq!(s.handle(Event::NoChildren, at(t0, 10.1)), [Action::Exit(3)]);
+}
+
+#[test]
+fn stragglers_outside_the_group_do_not_hold_liftoff_forever() {
+    let t0 = Instant::now();
+    let mut s = state(SignalTable::empty(), Group);
+    s.handle(main_exit(Status::Exited(0)), t0);
+    s.handle(Event::Timer, at(t0, 10.0));
+    assert_eq!(
+        s.handle(Event::Timer, at(t0, 10.5)),
+        [],
+        "grace not over yet"
+    );
+    assert_eq!(s.handle(Event::Timer, at(t0, 11.0)), [Action::Exit(0)]);
+}
+
+#[test]
+fn a_shutdown_signal_while_draining_kills_the_group_at_once() {
+    let t0 = Instant::now();
+    let mut s = state(SignalTable::empty(), Group);
+    s.handle(main_exit(Status::Exited(0)), t0);
+    assert_eq!(
+        s.handle(Event::Signal(Signal::HUP), at(t0, 0.5)),
+        [],
+        "no main child to forward to"
+    );
+    let actions = s.handle(Event::Signal(Signal::TERM), at(t0, 1.0));
+    assert_eq!(actions, [send(Group, Signal::KILL, Cause::SecondSignal)]);
+    assert_eq!(s.deadline(), Some(at(t0, 1.0) + KILL_GRACE));
+    assert_eq!(s.handle(Event::Signal(Signal::TERM), at(t0, 1.1)), []);
+}
+
+#[test]
+fn a_killed_main_child_needs_no_term_for_its_group() {
+    let t0 = Instant::now();
+    let mut s = state(SignalTable::empty(), Child);
+    s.handle(Event::Signal(Signal::TERM), t0);
+    s.handle(Event::Signal(Signal::TERM), at(t0, 0.1));
+    assert_eq!(
+        s.handle(main_exit(Status::Killed(libc::SIGKILL)), at(t0, 0.2)),
+        []
+    );
+    assert_eq!(
+        s.handle(Event::NoChildren, at(t0, 0.2)),
+        [Action::Exit(137)]
+    );
+}
+
+#[test]
+fn orphans_never_replace_the_main_childs_status() {
+    let t0 = Instant::now();
+    let mut s = state(SignalTable::empty(), Group);
+    let orphan = |code| Event::Exited {
+        pid: ORPHAN,
+        status: Status::Exited(code),
+    };
+    assert_eq!(s.handle(orphan(9), t0), []);
+    assert_eq!(
+        s.handle(Event::NoChildren, t0),
+        [],
+        "the main child is not reaped yet"
+    );
+    s.handle(main_exit(Status::Exited(7)), t0);
+    assert_eq!(s.handle(orphan(1), t0), []);
+    assert_eq!(
+        s.handle(
+            Event::Exited {
+                pid: ORPHAN + 1,
+                status: Status::Killed(9)
+            },
+            t0
+        ),
+        []
+    );
+    assert_eq!(s.handle(Event::NoChildren, t0), [Action::Exit(7)]);
+}
+
+#[test]
+fn idle_supervision_has_no_deadline() {
+    let mut s = state(SignalTable::gunicorn(), Child);
+    assert_eq!(
+        s.deadline(),
+        None,
+        "no timer while running: liftoff sleeps in the kernel"
+    );
+    s.handle(Event::Signal(Signal::HUP), Instant::now());
+    assert_eq!(s.deadline(), None);
+}
