@@ -41,7 +41,7 @@ $CARGO build --release --locked
 make --no-print-directory static CARGO="$CARGO"
 
 # The repo's venv has the real gunicorn that `liftoff plan prod` resolves (worker sizing).
-make --no-print-directory venv
+[ -x .venv/bin/gunicorn ] || make --no-print-directory venv
 
 # matplotlib for the chart lives in a venv under .cache (gitignored), created once.
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null; then

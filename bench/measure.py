@@ -107,6 +107,12 @@ def status_fields(pid: int) -> dict[str, int]:
     return out
 
 
+def proc_state(pid: int) -> str:
+    """The scheduler state letter of pid (R running, S sleeping, Z zombie, ...)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2]
+
+
 def proc_cpu(pid: int) -> dict[str, int]:
     """The init's own CPU: ticks (utime+stime), on-CPU ns, times scheduled, context switches."""
     stat = Path(f"/proc/{pid}/stat").read_text()
@@ -360,6 +366,9 @@ def bench_idle(inits: list[Init], a) -> dict:
     kids: list[int | None] = [None] * len(running)
     try:
         kids = [p.wait_child("sleep") for p in running]
+        # Start the window once every init has gone to sleep after spawning its child.
+        for p in running:
+            wait_until(lambda: proc_state(p.pid) == "S", 5, f"{p.name} to go idle")
         before = [proc_cpu(p.pid) for p in running]
         time.sleep(a.idle)  # The measurement window itself, not a wait for readiness.
         after = [proc_cpu(p.pid) for p in running]
@@ -487,7 +496,11 @@ def main() -> int:
     ap.add_argument("--idle", type=float, default=10.0, help="idle window in seconds")
     ap.add_argument("--only", default="start,start_pid1,memory,signals,reaping,idle,size,workers")
     a = ap.parse_args()
+    # Absolute paths: the benchmarks run in a.out, where no ./liftoff.toml is picked up.
     a.helpers, a.out = a.helpers.resolve(), a.out.resolve()
+    a.liftoff, a.liftoff_static, a.config, a.venv = (
+        os.path.abspath(p) if p else p for p in (a.liftoff, a.liftoff_static, a.config, a.venv)
+    )
     a.out.mkdir(parents=True, exist_ok=True)
     os.chdir(a.out)  # No stray ./liftoff.toml for the rows without a config file.
     if os.geteuid() != 0:

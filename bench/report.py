@@ -113,7 +113,7 @@ def targets_table(r: dict) -> str:
         ("Own VmHWM below tini's", lambda n: memory_target(r, n)),
         ("Signal median ≤ 1.2 × tini", lambda n: check("Signal latency, median", 1.2, n)),
         ("Reaping CPU ≤ tini, 0 zombies", lambda n: reaping_target(r, n)),
-        ("Idle: 0 ticks, 0 wake-ups", lambda n: idle_target(r, n)),
+        ("Idle: 0 ticks, 0 context switches", lambda n: idle_target(r, n)),
     ]
     rows = ["| target | " + " | ".join(lifts) + " |", "|---|" + "---|" * len(lifts)]
     for label, judge in specs:
@@ -143,11 +143,11 @@ def reaping_target(r: dict, n: str) -> tuple[str, bool]:
 
 
 def idle_target(r: dict, n: str) -> tuple[str, bool]:
-    """No CPU ticks and no wake-ups while nothing happens."""
+    """No CPU ticks and no context switch (a wake-up that ran) while nothing happens."""
     i = dig(r, "idle", n)
     if not i:
         return "n/a", False
-    return f"{i['ticks']} ticks, {i['wakeups']} wake-ups", i["ticks"] == 0 and i["wakeups"] == 0
+    return f"{i['ticks']} ticks, {i['ctxt']} context switches", i["ticks"] == 0 and i["ctxt"] == 0
 
 
 def workers_table(r: dict) -> str:
