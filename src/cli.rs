@@ -77,7 +77,7 @@ pub struct GlobalArgs {
     pub chdir: Option<PathBuf>,
 
     /// Time between the stop signal and SIGKILL (e.g. 28s, 1m30s)
-    #[arg(long, value_name = "DUR")]
+    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
     pub stop_timeout: Option<String>,
 
     /// Where forwarded signals go: the child alone, or its process group
@@ -93,7 +93,7 @@ pub struct GlobalArgs {
     pub success_code: Vec<i32>,
 
     /// Keep serving this long after the first stop signal before passing it on (e.g. 5s)
-    #[arg(long, value_name = "DUR")]
+    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
     pub drain_delay: Option<String>,
 
     /// Wait until this answers before starting: tcp://host:port or http://host:port/path
@@ -102,7 +102,7 @@ pub struct GlobalArgs {
     pub wait_for: Vec<String>,
 
     /// How long to wait for the --wait-for dependencies (default 30s)
-    #[arg(long, value_name = "DUR")]
+    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
     pub wait_timeout: Option<String>,
 
     /// Run this command before the server, e.g. 'flask db upgrade' (split into words, never
@@ -321,7 +321,12 @@ pub struct HealthArgs {
     pub url: Option<String>,
 
     /// How long the whole request may take
-    #[arg(long, value_name = "DUR", default_value = "5s")]
+    #[arg(
+        long,
+        value_name = "DUR",
+        default_value = "5s",
+        allow_hyphen_values = true
+    )]
     pub timeout: String,
 }
 
@@ -382,226 +387,4 @@ pub fn parse_profile_args(profile: &str, rest: &[OsString]) -> Result<ProfileArg
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Parses a command line given as one string split on spaces.
-    fn p(line: &str) -> Cli {
-        parse(std::iter::once("liftoff").chain(line.split_whitespace()))
-            .unwrap_or_else(|e| panic!("{line:?} failed to parse: {e}"))
-    }
-
-    /// Turns a list of strings into `OsString`s for comparisons.
-    fn os(words: &[&str]) -> Vec<OsString> {
-        words.iter().map(OsString::from).collect()
-    }
-
-    #[test]
-    fn bare_liftoff_has_no_command() {
-        assert!(p("").command.is_none());
-        assert_eq!(p("--mode exec").global.mode.as_deref(), Some("exec"));
-    }
-
-    #[test]
-    fn server_commands_take_their_flags_and_extra() {
-        let Some(Command::Prod(args)) =
-            p("prod --port 9000 --workers auto --threads 4 --app a:b -- --preload -k x").command
-        else {
-            panic!("not prod")
-        };
-        assert_eq!(args.port, Some(9000));
-        assert_eq!(args.workers.as_deref(), Some("auto"));
-        assert_eq!(args.threads, Some(4));
-        assert_eq!(args.app.as_deref(), Some("a:b"));
-        assert_eq!(args.extra, os(&["--preload", "-k", "x"]));
-    }
-
-    #[test]
-    fn reload_and_debug_are_tri_states_where_the_last_flag_wins() {
-        let cases = [
-            ("dev", None, None),
-            ("dev --reload", Some(true), None),
-            ("dev --no-reload", Some(false), None),
-            ("dev --reload --no-reload", Some(false), None),
-            ("dev --no-reload --reload", Some(true), None),
-            ("dev --debug", None, Some(true)),
-            ("dev --debug --no-debug", None, Some(false)),
-        ];
-        for (line, reload, debug) in cases {
-            let Some(Command::Dev(args)) = p(line).command else {
-                panic!("{line}: not dev")
-            };
-            assert_eq!((args.reload(), args.debug()), (reload, debug), "{line}");
-        }
-    }
-
-    #[test]
-    fn global_flags_go_before_or_after_the_command() {
-        let cases = [
-            "--stop-timeout 3s --signal-target group prod",
-            "prod --stop-timeout 3s --signal-target group",
-            "--stop-timeout 3s prod --signal-target group",
-        ];
-        for line in cases {
-            let cli = p(line);
-            assert!(matches!(cli.command, Some(Command::Prod(_))), "{line}");
-            let global = cli.globals();
-            assert_eq!(global.stop_timeout.as_deref(), Some("3s"), "{line}");
-            assert_eq!(global.signal_target.as_deref(), Some("group"), "{line}");
-        }
-        let cli = p("--signal-map QUIT=TERM run --signal-map HUP=ignore --success-code 143 -- x");
-        let global = cli.globals();
-        assert_eq!(global.signal_map, ["QUIT=TERM", "HUP=ignore"]);
-        assert_eq!(global.success_code, [143]);
-    }
-
-    #[test]
-    fn entrypoint_flags_go_before_or_after_the_command_and_lists_add_up() {
-        let cases = [
-            "--drain-delay 5s --wait-for tcp://db:5432 --wait-timeout 1m --user app:app --env-file .env --before true prod --wait-for http://api/h --before false",
-            "prod --drain-delay 5s --wait-for tcp://db:5432 --wait-for http://api/h --wait-timeout 1m --user app:app --env-file .env --before true --before false",
-            "--drain-delay 1s run --drain-delay 5s --wait-for tcp://db:5432 --wait-for http://api/h --wait-timeout 1m --user app:app --env-file .env --before true --before false -- x",
-        ];
-        for line in cases {
-            let global = p(line).globals();
-            assert_eq!(global.drain_delay.as_deref(), Some("5s"), "{line}");
-            assert_eq!(global.wait_for, ["tcp://db:5432", "http://api/h"], "{line}");
-            assert_eq!(global.wait_timeout.as_deref(), Some("1m"), "{line}");
-            assert_eq!(global.user.as_deref(), Some("app:app"), "{line}");
-            assert_eq!(global.env_file, Some(PathBuf::from(".env")), "{line}");
-            assert_eq!(global.before, ["true", "false"], "{line}");
-        }
-        for line in [
-            "--wait-for tcp://db:5432,http://api/h run -- x",
-            "run --wait-for tcp://db:5432,http://api/h -- x",
-        ] {
-            let global = p(line).globals();
-            assert_eq!(global.wait_for, ["tcp://db:5432", "http://api/h"], "{line}");
-        }
-        let rest = os(&[
-            "--user",
-            "nobody",
-            "--wait-for",
-            "tcp://db:1",
-            "--",
-            "--queue",
-        ]);
-        let args = parse_profile_args("worker", &rest).unwrap();
-        assert_eq!(args.global.user.as_deref(), Some("nobody"));
-        assert_eq!(args.global.wait_for, ["tcp://db:1"]);
-        assert_eq!(args.extra, os(&["--queue"]));
-    }
-
-    #[test]
-    fn run_takes_the_program_with_or_without_double_dash() {
-        for line in [
-            "run -- sh -c x",
-            "run sh -c x",
-            "--mode supervise run -- sh -c x",
-        ] {
-            let Some(Command::Run(args)) = p(line).command else {
-                panic!("{line}: not run")
-            };
-            assert_eq!(args.argv, os(&["sh", "-c", "x"]), "{line}");
-        }
-        let Some(Command::Run(args)) = p("run -- prod --port 1").command else {
-            panic!()
-        };
-        assert_eq!(args.argv, os(&["prod", "--port", "1"]));
-    }
-
-    #[test]
-    fn any_other_word_is_kept_whole_for_later() {
-        let cases: [(&str, &[&str]); 4] = [
-            ("sh -c x", &["sh", "-c", "x"]),
-            ("python3 --version", &["python3", "--version"]),
-            (
-                "worker -- --queue high",
-                &["worker", "--", "--queue", "high"],
-            ),
-            (
-                "--mode exec db-migrate --mode x",
-                &["db-migrate", "--mode", "x"],
-            ),
-        ];
-        for (line, words) in cases {
-            let Some(Command::Word(got)) = p(line).command else {
-                panic!("{line}: not a word")
-            };
-            assert_eq!(got, os(words), "{line}");
-        }
-    }
-
-    #[test]
-    fn plan_config_check_and_health_parse() {
-        let Some(Command::Plan(args)) = p("plan --format json dev --port 1").command else {
-            panic!()
-        };
-        assert_eq!(args.format, PlanFormat::Json);
-        assert_eq!(args.command, os(&["dev", "--port", "1"]));
-        let Some(Command::Config(args)) = p("config worker --explain --format json").command else {
-            panic!()
-        };
-        assert_eq!(
-            (args.profile.as_deref(), args.explain, args.format),
-            (Some("worker"), true, ConfigFormat::Json)
-        );
-        assert!(matches!(
-            p("check --config x").command,
-            Some(Command::Check(_))
-        ));
-        let Some(Command::Health(args)) = p("health --url http://x:1/h --timeout 2s").command
-        else {
-            panic!()
-        };
-        assert_eq!(
-            (args.url.as_deref(), args.timeout.as_str()),
-            (Some("http://x:1/h"), "2s")
-        );
-    }
-
-    #[test]
-    fn profile_args_take_global_flags_and_extra_only() {
-        let rest = os(&["--stop-timeout", "2s", "-v", "--", "--queue", "high"]);
-        let args = parse_profile_args("worker", &rest).unwrap();
-        assert_eq!(args.global.stop_timeout.as_deref(), Some("2s"));
-        assert_eq!(args.global.verbose, 1);
-        assert_eq!(args.extra, os(&["--queue", "high"]));
-        let err = parse_profile_args("worker", &os(&["stray"])).unwrap_err();
-        assert!(err.to_string().contains("stray"), "{err}");
-    }
-
-    #[test]
-    fn usage_errors_are_errors() {
-        for line in [
-            "prod --port notanumber",
-            "prod --bogus",
-            "run",
-            "plan --format yaml",
-        ] {
-            let result = parse(std::iter::once("liftoff").chain(line.split_whitespace()));
-            assert!(result.is_err(), "{line} should fail");
-        }
-    }
-
-    #[test]
-    fn later_global_flags_overlay_earlier_ones() {
-        let mut early = GlobalArgs {
-            mode: Some("exec".into()),
-            chdir: Some("/a".into()),
-            signal_map: vec!["QUIT=TERM".into()],
-            ..GlobalArgs::default()
-        };
-        let later = GlobalArgs {
-            mode: Some("supervise".into()),
-            signal_map: vec!["HUP=ignore".into()],
-            verbose: 1,
-            ..GlobalArgs::default()
-        };
-        early.overlay(later);
-        assert_eq!(early.mode.as_deref(), Some("supervise"));
-        assert_eq!(early.chdir, Some(PathBuf::from("/a")));
-        assert_eq!(early.signal_map, ["QUIT=TERM", "HUP=ignore"]);
-        assert_eq!(early.verbose, 1);
-    }
-}
+mod tests;

@@ -1,6 +1,7 @@
 //! What each command does: classify the command word, resolve, then run, print or check.
 
 use std::ffi::OsString;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -19,13 +20,21 @@ pub fn run(args: Vec<OsString>, inherited_mask: &SigSet) -> anyhow::Result<i32> 
         Ok(cli) => cli,
         Err(err) => return clap_outcome(err),
     };
+    if let Some(Command::Word(words)) = &cli.command
+        && words[0] == "help"
+    {
+        // `help` is reserved (no profile can take the name); it prints the help.
+        return clap_outcome(cli::parse(["liftoff", "--help"]).expect_err("--help"));
+    }
     let global = cli.globals();
     let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    if let Some(Command::Check(_)) = cli.command {
+        return check(global.config.as_deref(), env);
+    }
     let layers = Layers::load(global.config.as_deref(), env)?;
     match cli.command {
         Some(Command::Plan(args)) => print_plan(&layers, &global, args.command, args.format),
         Some(Command::Config(args)) => crate::explain::run(&layers, &global, &args),
-        Some(Command::Check(_)) => check(&layers),
         Some(Command::Health(args)) => health(&layers, &args),
         command => {
             let (layers, request) = request(layers, global, command)?;
@@ -37,15 +46,9 @@ pub fn run(args: Vec<OsString>, inherited_mask: &SigSet) -> anyhow::Result<i32> 
 /// Help and version print and succeed; anything else clap rejects is a usage error.
 fn clap_outcome(err: clap::Error) -> anyhow::Result<i32> {
     if err.use_stderr() {
-        let text = err.render().to_string();
-        let text = text
-            .strip_prefix("error: ")
-            .unwrap_or(&text)
-            .trim_end()
-            .to_string();
-        Err(Failure::Usage(text).into())
+        Err(usage(&err).into())
     } else {
-        print!("{}", err.render());
+        crate::output::out(&err.render().to_string());
         Ok(0)
     }
 }
@@ -67,11 +70,20 @@ fn request(
         None => profile("prod", ServerArgs::default()),
         Some(Command::Prod(args)) => profile("prod", args),
         Some(Command::Dev(args)) => profile("dev", args),
-        Some(Command::Run(args)) => Request {
-            target: Target::Program(args.argv),
-            global,
-            server: ServerArgs::default(),
-        },
+        Some(Command::Run(args)) => {
+            let first = args.argv[0].to_string_lossy();
+            if first.starts_with('-') {
+                return Err(Failure::Usage(format!(
+                    "run: `{first}` is not a program; give liftoff's flags before `--` and the program after it, e.g. liftoff run --mode supervise -- sh -c 'echo hi'"
+                ))
+                .into());
+            }
+            Request {
+                target: Target::Program(args.argv),
+                global,
+                server: ServerArgs::default(),
+            }
+        }
         Some(Command::Word(words)) => return word(layers, global, words),
         Some(other) => unreachable!("{other:?} is handled before"),
     };
@@ -121,13 +133,27 @@ fn word(
 
 /// A clap error as a usage failure (for the second parse, of a profile's flags).
 fn usage(err: &clap::Error) -> Failure {
-    let text = err.render().to_string();
-    Failure::Usage(
-        text.strip_prefix("error: ")
-            .unwrap_or(&text)
-            .trim_end()
-            .to_string(),
-    )
+    Failure::Usage(one_line(&err.render().to_string()))
+}
+
+/// clap's multi-line error (message, tip, usage, where to look) on one line.
+fn one_line(rendered: &str) -> String {
+    let parts: Vec<String> = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let line = line.strip_prefix("error: ").unwrap_or(line);
+            let line = line.strip_prefix("tip: ").unwrap_or(line);
+            let line = line
+                .strip_prefix("Usage: ")
+                .map_or(line.to_string(), |u| format!("usage: {u}"));
+            line.replace("For more information, try", "try")
+                .trim_end_matches('.')
+                .to_string()
+        })
+        .collect();
+    parts.join("; ")
 }
 
 /// Resolves the plan, logs it, waits for the dependencies, runs the `before` steps, and
@@ -144,7 +170,9 @@ fn start(layers: &Layers, request: &Request, inherited_mask: &SigSet) -> anyhow:
     } else {
         tracing::debug!("{}", plan.summary);
     }
-    if let Outcome::Signaled(signal) = crate::wait::wait(&plan.wait_for, plan.wait_timeout)? {
+    if let Outcome::Signaled(signal) =
+        crate::wait::wait(&plan.wait_for, plan.wait_timeout, &plan.signals)?
+    {
         tracing::info!(
             "received {} while waiting for dependencies; not starting",
             signal_name(signal)
@@ -176,13 +204,12 @@ fn run_before(plan: &Plan, inherited_mask: &SigSet) -> anyhow::Result<Option<i32
     for (i, step) in plan.before.iter().enumerate() {
         let n = i + 1;
         tracing::info!("before step {n}/{count}: {}", step.shown());
+        // Each step gets the profile's signal handling (issue 6): its rewrite table,
+        // target and stop timeout; only the server's drain delay and success codes
+        // are the server's alone.
         let spec = crate::supervise::Spec {
             program: step.program.clone(),
             argv: step.argv.clone(),
-            // Steps are commands, often scripts with children: signal them as a group,
-            // forward signals as they are (the server's rewrites are the server's).
-            target: crate::signals::SignalTarget::Group,
-            table: crate::signals::SignalTable::empty(),
             success_codes: Vec::new(),
             drain_delay: Duration::ZERO,
             ..spec(plan)
@@ -294,60 +321,74 @@ fn print_plan(
     let (layers, request) = request(layers, outer, inner.command)?;
     let plan = resolve(&layers, &request)?;
     match format {
-        PlanFormat::Text => print!("{}", plan.to_text()),
-        PlanFormat::Json => println!("{}", plan.to_json()),
+        PlanFormat::Text => crate::output::out(&plan.to_text()),
+        PlanFormat::Json => crate::output::out(&format!("{}\n", plan.to_json())),
     }
     Ok(0)
 }
 
-/// `liftoff check`: resolves every profile; lists every problem, exit 0 or 78.
-fn check(layers: &Layers) -> anyhow::Result<i32> {
-    let mut problems = Vec::new();
+/// `liftoff check`: checks the file's shape and the environment, then resolves every
+/// profile that the problems found so far do not block; lists every problem, exit 0 or 78.
+fn check(config_flag: Option<&Path>, env: Vec<(OsString, OsString)>) -> anyhow::Result<i32> {
+    let (layers, mut problems) = Layers::load_lenient(config_flag, env)?;
     if layers.file.is_none() {
         problems.push(
             "no config file: looked for --config, LIFTOFF_CONFIG and ./liftoff.toml".to_string(),
         );
     }
-    let mut ok = Vec::new();
     let mut warnings = Vec::new();
-    for profile in layers.all_profiles() {
+    for profile in layers
+        .all_profiles()
+        .into_iter()
+        .filter(|p| !layers.is_tainted(p))
+    {
         let request = Request {
             target: Target::Profile(profile.clone()),
             global: GlobalArgs::default(),
             server: ServerArgs::default(),
         };
-        match plan::resolve(layers, &request) {
+        match plan::resolve(&layers, &request) {
             Ok(plan) => {
-                ok.push(format!("ok: {profile}: {}", plan.program.display()));
+                crate::output::out(&format!("ok: {profile}: {}\n", plan.program.display()));
                 warnings.extend(
                     plan.warnings
                         .iter()
                         .map(|w| format!("warning: [{profile}]: {w}")),
                 );
             }
-            Err(err) => problems.push(format!(
-                "[{profile}]: {}",
-                err.chain()
+            Err(err) => {
+                let message = err
+                    .chain()
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
-                    .join(": ")
-            )),
+                    .join(": ");
+                // Messages from the file already name the table; those from the
+                // environment apply to every profile and are listed once.
+                let global = ["environment variable", "flag "]
+                    .iter()
+                    .any(|p| message.starts_with(p));
+                let line = if global || message.contains(&format!("[{profile}]")) {
+                    message
+                } else {
+                    format!("[{profile}]: {message}")
+                };
+                if !problems.contains(&line) {
+                    problems.push(line);
+                }
+            }
         }
     }
-    for line in &ok {
-        println!("{line}");
+    for line in warnings.iter().chain(&problems) {
+        crate::output::err(&format!("liftoff check: {line}"));
     }
-    for line in &warnings {
-        eprintln!("liftoff check: {line}");
+    match problems.len() {
+        0 => Ok(0),
+        n => {
+            let noun = if n == 1 { "problem" } else { "problems" };
+            crate::output::err(&format!("liftoff check: {n} {noun} found"));
+            Ok(exit::CONFIG)
+        }
     }
-    if problems.is_empty() {
-        return Ok(0);
-    }
-    for line in &problems {
-        eprintln!("liftoff check: {line}");
-    }
-    eprintln!("liftoff check: {} problem(s) found", problems.len());
-    Ok(exit::CONFIG)
 }
 
 /// `liftoff health`: GET the prod profile's port unless a URL is given.
@@ -359,8 +400,9 @@ fn health(layers: &Layers, args: &cli::HealthArgs) -> anyhow::Result<i32> {
         Some(url) => url.clone(),
         None => {
             let (_, settings) = layers.settings(Some("prod"))?;
-            let port = settings.port.unwrap_or(
+            let port = settings.port.map_or(
                 crate::profile::Defaults::of(crate::settings::ServerKind::Gunicorn).port,
+                |p| p.0,
             );
             format!("http://127.0.0.1:{port}/health")
         }

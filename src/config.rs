@@ -7,14 +7,11 @@
 //! a missing file silently and report an unknown key without saying where it came from.
 //! Nothing here reads which profile to run: that comes only from the command.
 
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use figment::providers::{Format, Toml};
-use figment::value::{Dict, Map, Value};
-use figment::{Figment, Metadata, Profile, Provider};
+use figment::{Figment, Metadata, Profile};
 
 use crate::exit::Failure;
 use crate::settings::{KEYS, Settings, TABLE_KEYS};
@@ -41,6 +38,17 @@ pub struct ConfigFile {
     pub chosen_by: &'static str,
     /// The profile tables it defines, `default` excluded.
     pub profiles: Vec<String>,
+    /// Unknown keys and misplaced tables, each with the table it is in.
+    pub problems: Vec<Problem>,
+}
+
+/// A problem in the shape of the config file.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// The table it is in, or `None` for the file as a whole.
+    pub table: Option<String>,
+    /// What is wrong, where, and what to do.
+    pub message: String,
 }
 
 /// Everything the layers are built from: the file and the process environment.
@@ -63,6 +71,21 @@ impl Layers {
         config_flag: Option<&Path>,
         env: Vec<(OsString, OsString)>,
     ) -> anyhow::Result<Layers> {
+        let (layers, problems) = Layers::load_lenient(config_flag, env)?;
+        if problems.is_empty() {
+            Ok(layers)
+        } else {
+            Err(Failure::Config(problems.join("\n")).into())
+        }
+    }
+
+    /// Like [`Layers::load`], but unknown keys and misplaced tables are returned as
+    /// problems instead of failing, so that `check` can list them with everything else.
+    /// A file that cannot be read or parsed still fails.
+    pub fn load_lenient(
+        config_flag: Option<&Path>,
+        env: Vec<(OsString, OsString)>,
+    ) -> anyhow::Result<(Layers, Vec<String>)> {
         let from_env = lookup(&env, "LIFTOFF_CONFIG")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from);
@@ -77,12 +100,29 @@ impl Layers {
                     .transpose()?
             }
         };
-        check_env_keys(&env)?;
-        Ok(Layers {
+        let mut problems: Vec<String> = file
+            .iter()
+            .flat_map(|f| f.problems.iter().map(|p| p.message.clone()))
+            .collect();
+        problems.extend(check_env_keys(&env));
+        let layers = Layers {
             file,
             env,
             flags: FlagLayer::default(),
-        })
+        };
+        Ok((layers, problems))
+    }
+
+    /// Whether the file has a problem in `profile`'s table, in `[default]`, or outside
+    /// any table: such a profile cannot be resolved until the problem is fixed.
+    pub fn is_tainted(&self, profile: &str) -> bool {
+        self.file
+            .iter()
+            .flat_map(|f| &f.problems)
+            .any(|p| match &p.table {
+                Some(table) => table == profile || table == "default",
+                None => true,
+            })
     }
 
     /// Whether `name` is a profile: built in, or a table of the config file.
@@ -161,11 +201,12 @@ fn read_file(path: &Path, chosen_by: &'static str) -> anyhow::Result<ConfigFile>
             "{shown}:{line}:{col}: TOML syntax error: {message}"
         ))
     })?;
-    let profiles = check_tables(&shown.to_string(), &table)?;
+    let (profiles, problems) = check_tables(&shown.to_string(), &table);
     Ok(ConfigFile {
         path: path.to_path_buf(),
         chosen_by,
         profiles,
+        problems,
     })
 }
 
@@ -179,60 +220,83 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 /// Checks the shape of the file: tables only at the top, known keys inside them.
 ///
-/// Returns the profile names (tables other than `[default]`); every problem is listed.
-fn check_tables(file: &str, table: &toml::Table) -> anyhow::Result<Vec<String>> {
+/// Returns the profile names (tables other than `[default]`) and every problem found.
+fn check_tables(file: &str, table: &toml::Table) -> (Vec<String>, Vec<Problem>) {
     let mut problems = Vec::new();
+    let mut problem = |table: Option<&str>, message: String| {
+        problems.push(Problem {
+            table: table.map(String::from),
+            message,
+        });
+    };
     let mut profiles = Vec::new();
     for (name, value) in table {
         let Some(keys) = value.as_table() else {
-            problems.push(format!(
-                "{file}: `{name}` is outside any table; put it under [default] (every profile) or a profile table such as [prod]"
-            ));
+            problem(
+                None,
+                format!(
+                    "{file}: `{name}` is outside any table; put it under [default] (every profile) or a profile table such as [prod]"
+                ),
+            );
             continue;
         };
+        if name.chars().any(|c| c.is_ascii_uppercase()) {
+            problem(
+                Some(name),
+                format!(
+                    "{file}: profile names are lowercase (figment compares them without case, liftoff's commands with it): rename [{name}] to [{}]",
+                    name.to_ascii_lowercase()
+                ),
+            );
+            continue;
+        }
         match name.as_str() {
             "default" => {}
-            "global" => problems.push(format!(
-                "{file}: [global] is not supported; use [default] for settings every profile shares"
-            )),
-            word if COMMAND_WORDS.contains(&word) => problems.push(format!(
-                "{file}: [{word}] cannot be a profile: `liftoff {word}` is a liftoff command; rename the table"
-            )),
+            "global" => problem(
+                None,
+                format!(
+                    "{file}: [global] is not supported; use [default] for settings every profile shares"
+                ),
+            ),
+            word if COMMAND_WORDS.contains(&word) => problem(
+                Some(name),
+                format!(
+                    "{file}: [{word}] cannot be a profile: `liftoff {word}` is a liftoff command; rename the table"
+                ),
+            ),
             _ => profiles.push(name.clone()),
         }
         for key in keys.keys() {
             if !KEYS.contains(&key.as_str()) {
-                problems.push(format!(
-                    "{file} [{name}]: unknown key `{key}`{}",
-                    suggest(key, KEYS)
-                ));
+                problem(
+                    Some(name),
+                    format!("{file} [{name}]: unknown key `{key}`{}", suggest(key, KEYS)),
+                );
             } else if name == "default" && PROFILE_ONLY_KEYS.contains(&key.as_str()) {
-                problems.push(format!(
-                    "{file} [default]: `{key}` chooses what runs, so it belongs in a profile table such as [worker], not in [default]"
-                ));
+                problem(
+                    Some(name),
+                    format!(
+                        "{file} [default]: `{key}` chooses what runs, so it belongs in a profile table such as [worker], not in [default]"
+                    ),
+                );
             }
         }
     }
-    if problems.is_empty() {
-        Ok(profiles)
-    } else {
-        Err(Failure::Config(problems.join("\n")).into())
-    }
+    (profiles, problems)
 }
 
-/// Checks that every `LIFTOFF_*` variable names a known key.
-fn check_env_keys(env: &[(OsString, OsString)]) -> anyhow::Result<()> {
+/// Checks that every `LIFTOFF_*` variable names a known key; returns every problem.
+fn check_env_keys(env: &[(OsString, OsString)]) -> Vec<String> {
     let mut problems = Vec::new();
     for (name, key) in liftoff_vars(env) {
-        let first = key
-            .split("__")
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        let first = first_key(key);
         if !KEYS.contains(&first.as_str()) {
+            let hint = match suggest(&first, KEYS) {
+                none if none.is_empty() => "; `liftoff config --explain` lists the keys".into(),
+                hint => hint,
+            };
             problems.push(format!(
-                "environment variable {name}: unknown key `{first}`{}",
-                suggest(&first, KEYS)
+                "environment variable {name}: unknown key `{first}`{hint}"
             ));
         } else if PROFILE_ONLY_KEYS.contains(&first.as_str()) {
             problems.push(format!(
@@ -245,11 +309,24 @@ fn check_env_keys(env: &[(OsString, OsString)]) -> anyhow::Result<()> {
             ));
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::Config(problems.join("\n")).into())
-    }
+    problems
+}
+
+/// The key a `LIFTOFF_*` name (without the prefix) sets: its first part, lowercased.
+fn first_key(rest: &str) -> String {
+    rest.split("__")
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// Whether a `LIFTOFF_*` variable sets a key the environment may set; the others are
+/// reported by [`check_env_keys`] and left out of the layer.
+fn settable_from_env(rest: &str) -> bool {
+    let first = first_key(rest);
+    KEYS.contains(&first.as_str())
+        && !PROFILE_ONLY_KEYS.contains(&first.as_str())
+        && (!rest.contains("__") || TABLE_KEYS.contains(&first.as_str()))
 }
 
 /// The `LIFTOFF_*` variables that are configuration keys: (full name, name without prefix).
@@ -311,187 +388,9 @@ pub fn source_name<K: AsRef<str>>(md: &Metadata, profile: Option<&Profile>, path
     }
 }
 
-/// The platform's own variables as inputs: `PORT` → `port`, `WEB_CONCURRENCY` → `workers`.
-#[derive(Debug, Clone)]
-struct PlatformEnv {
-    /// (key, value) pairs that were set.
-    values: Vec<(&'static str, String)>,
-}
-
-/// Which platform variable feeds which key.
-const PLATFORM_VARS: &[(&str, &str)] = &[("PORT", "port"), ("WEB_CONCURRENCY", "workers")];
-
-impl PlatformEnv {
-    /// Picks the platform variables out of `env`.
-    fn new(env: &[(OsString, OsString)]) -> Self {
-        let values = PLATFORM_VARS
-            .iter()
-            .filter_map(|(var, key)| {
-                lookup(env, var)
-                    .filter(|v| !v.is_empty())
-                    .map(|v| (*key, v.to_string()))
-            })
-            .collect();
-        PlatformEnv { values }
-    }
-}
-
-impl Provider for PlatformEnv {
-    /// Named so errors say `environment variable PORT`.
-    fn metadata(&self) -> Metadata {
-        Metadata::named("environment variable").interpolater(|_: &Profile, keys: &[&str]| {
-            let key = keys.first().copied().unwrap_or_default();
-            PLATFORM_VARS
-                .iter()
-                .find(|(_, k)| *k == key)
-                .map_or(key.to_string(), |(v, _)| v.to_string())
-        })
-    }
-
-    /// The values, as the global profile so they beat every table of the file.
-    fn data(&self) -> figment::Result<Map<Profile, Dict>> {
-        let dict = self
-            .values
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    v.parse::<Value>().unwrap_or_else(|e| match e {}),
-                )
-            })
-            .collect();
-        Ok(Map::from([(Profile::Global, dict)]))
-    }
-}
-
-/// `LIFTOFF_*` variables: `LIFTOFF_PORT=9000`, `LIFTOFF_ENV__FOO=bar`.
-///
-/// Written instead of figment's `Env` because that one lowercases every part of the name
-/// (`LIFTOFF_ENV__FOO` would set `foo`) and names `PORT` where the user wrote `LIFTOFF_PORT`.
-#[derive(Debug, Clone)]
-struct LiftoffEnv {
-    /// (full variable name, name without prefix, value).
-    vars: Vec<(String, String, String)>,
-}
-
-impl LiftoffEnv {
-    /// Picks the `LIFTOFF_*` configuration variables out of `env`.
-    fn new(env: &[(OsString, OsString)]) -> Self {
-        let vars = liftoff_vars(env)
-            .filter_map(|(name, rest)| {
-                lookup(env, name).map(|v| (name.to_string(), rest.to_string(), v.to_string()))
-            })
-            .collect();
-        LiftoffEnv { vars }
-    }
-
-    /// The key path of a variable: the key lowercased, table entries as written.
-    fn path(rest: &str) -> Vec<String> {
-        let mut parts = rest.split("__");
-        let first = parts.next().unwrap_or_default().to_ascii_lowercase();
-        std::iter::once(first)
-            .chain(parts.map(String::from))
-            .collect()
-    }
-}
-
-impl Provider for LiftoffEnv {
-    /// Named so errors give the exact variable name.
-    fn metadata(&self) -> Metadata {
-        let names: Arc<BTreeMap<String, String>> = Arc::new(
-            self.vars
-                .iter()
-                .map(|(name, rest, _)| (Self::path(rest).join("."), name.clone()))
-                .collect(),
-        );
-        Metadata::named("environment variable").interpolater(move |_: &Profile, keys: &[&str]| {
-            let key = keys.join(".");
-            names
-                .get(&key)
-                .cloned()
-                .unwrap_or_else(|| format!("LIFTOFF_{}", keys.join("__").to_ascii_uppercase()))
-        })
-    }
-
-    /// The values under the global profile; table entries (`env`) are kept as strings.
-    fn data(&self) -> figment::Result<Map<Profile, Dict>> {
-        let mut dict = Dict::new();
-        for (_, rest, value) in &self.vars {
-            let path = Self::path(rest);
-            let value = if path.len() > 1 && path[0] == "env" {
-                Value::from(value.clone())
-            } else {
-                value.parse::<Value>().unwrap_or_else(|e| match e {})
-            };
-            insert_path(&mut dict, &path, value);
-        }
-        Ok(Map::from([(Profile::Global, dict)]))
-    }
-}
-
-/// Inserts `value` at `path` in a nested dictionary, creating tables on the way.
-fn insert_path(dict: &mut Dict, path: &[String], value: Value) {
-    match path {
-        [] => {}
-        [last] => {
-            dict.insert(last.clone(), value);
-        }
-        [first, rest @ ..] => {
-            let entry = dict
-                .entry(first.clone())
-                .or_insert_with(|| Value::from(Dict::new()));
-            if let Value::Dict(_, inner) = entry {
-                insert_path(inner, rest, value);
-            }
-        }
-    }
-}
-
-/// Command-line flags as configuration keys, the highest layer.
-#[derive(Debug, Clone, Default)]
-pub struct FlagLayer {
-    /// Key → value.
-    dict: Dict,
-    /// Key → the flag that set it, for messages.
-    names: BTreeMap<String, String>,
-}
-
-impl FlagLayer {
-    /// Records that `flag` set `key` to `value`.
-    pub fn set(&mut self, key: &str, flag: &str, value: impl Into<Value>) {
-        self.dict.insert(key.to_string(), value.into());
-        self.names.insert(key.to_string(), flag.to_string());
-    }
-
-    /// Records one entry of a table key (`--signal-map QUIT=TERM` → `signals.QUIT`).
-    pub fn set_entry(&mut self, key: &str, entry: &str, flag: &str, value: impl Into<Value>) {
-        insert_path(
-            &mut self.dict,
-            &[key.to_string(), entry.to_string()],
-            value.into(),
-        );
-        self.names.insert(key.to_string(), flag.to_string());
-    }
-}
-
-impl Provider for FlagLayer {
-    /// Named so errors give the flag.
-    fn metadata(&self) -> Metadata {
-        let names = Arc::new(self.names.clone());
-        Metadata::named("flag").interpolater(move |_: &Profile, keys: &[&str]| {
-            let key = keys.first().copied().unwrap_or_default();
-            names
-                .get(key)
-                .cloned()
-                .unwrap_or_else(|| format!("--{}", key.replace('_', "-")))
-        })
-    }
-
-    /// The flags under the global profile, so they beat every other layer.
-    fn data(&self) -> figment::Result<Map<Profile, Dict>> {
-        Ok(Map::from([(Profile::Global, self.dict.clone())]))
-    }
-}
+mod providers;
+pub use providers::FlagLayer;
+use providers::{LiftoffEnv, PlatformEnv};
 
 #[cfg(test)]
 mod tests;

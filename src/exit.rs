@@ -74,7 +74,7 @@ pub fn code_for(result: anyhow::Result<i32>) -> i32 {
                 .chain()
                 .find_map(|cause| cause.downcast_ref::<Failure>())
                 .map_or(FAILURE, Failure::code);
-            eprintln!("liftoff: error: {}", render(&err));
+            crate::output::err(&format!("liftoff: error: {}", render(&err)));
             code
         }
     }

@@ -8,7 +8,7 @@ use crate::config::{Layers, source_name, suggest};
 use crate::exit::Failure;
 use crate::plan::{self, Plan, Request, Target};
 use crate::profile::{self, Defaults};
-use crate::settings::{GUNICORN_KEYS, KEYS, ServerKind, TABLE_KEYS};
+use crate::settings::{KEYS, ServerKind, TABLE_KEYS, applies};
 
 /// One effective key: its value and where it came from.
 #[derive(Debug, Serialize)]
@@ -46,30 +46,20 @@ pub fn run(layers: &Layers, global: &GlobalArgs, args: &ConfigArgs) -> anyhow::R
     let resolved = plan::resolve(&layers, &request);
     let entries = entries(&figment, server, resolved.as_ref().ok());
     match (args.explain, args.format) {
-        (false, ConfigFormat::Toml) => print!("{}", to_toml(&profile, &entries)),
-        (false, ConfigFormat::Json) => println!("{}", to_json(&entries)),
+        (false, ConfigFormat::Toml) => crate::output::out(&to_toml(&profile, &entries)),
+        (false, ConfigFormat::Json) => crate::output::out(&format!("{}\n", to_json(&entries))),
         (true, ConfigFormat::Json) => {
             let doc = serde_json::json!({ "profile": profile, "profile_source": "command", "file": layers.file.as_ref().map(|f| f.path.display().to_string()), "keys": entries });
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            crate::output::out(&format!("{}\n", serde_json::to_string_pretty(&doc)?));
         }
-        (true, ConfigFormat::Toml) => print!(
-            "{}",
-            explain_text(&profile, &layers, &entries, resolved.as_ref())
-        ),
+        (true, ConfigFormat::Toml) => crate::output::out(&explain_text(
+            &profile,
+            &layers,
+            &entries,
+            resolved.as_ref(),
+        )),
     }
     Ok(0)
-}
-
-/// Which keys apply to a server.
-fn applies(key: &str, server: ServerKind) -> bool {
-    const FLASK: &[&str] = &["debug"];
-    match key {
-        "app" | "host" | "port" | "reload" => server != ServerKind::Command,
-        "command" => server == ServerKind::Command,
-        k if GUNICORN_KEYS.contains(&k) => server == ServerKind::Gunicorn,
-        k if FLASK.contains(&k) => server == ServerKind::Flask,
-        _ => true,
-    }
 }
 
 /// The built-in default of a key for a server, if it has one.
@@ -293,7 +283,11 @@ fn inline(value: &toml::Value) -> String {
                 .iter()
                 .map(|(k, v)| format!("{k} = {}", inline(v)))
                 .collect();
-            format!("{{ {} }}", parts.join(", "))
+            if parts.is_empty() {
+                "{}".into()
+            } else {
+                format!("{{ {} }}", parts.join(", "))
+            }
         }
         other => other.to_string(),
     }

@@ -21,7 +21,7 @@ pub fn run(url: &str, timeout: Duration) -> anyhow::Result<i32> {
     }
     let (code, why) = verdict(url, timeout, &outcome);
     if let Some(why) = why {
-        eprintln!("{why}");
+        crate::output::err(&why);
     }
     Ok(code)
 }

@@ -21,6 +21,7 @@ mod explain;
 mod health;
 mod http;
 mod logging;
+mod output;
 mod plan;
 mod profile;
 mod settings;

@@ -25,14 +25,19 @@ use crate::wait::Target as WaitTarget;
 use crate::workers::{self, Sizing};
 
 mod entrypoint;
+mod env;
 mod flags;
+mod program;
 mod render;
 mod server;
 #[cfg(test)]
 mod tests;
 
 use entrypoint::drain_warning;
+pub use env::mask;
+use env::merge_env;
 pub use flags::flag_layer;
+use program::resolve_program;
 pub use render::shell_quote;
 use server::ServerPart;
 
@@ -191,6 +196,12 @@ impl Resolver<'_> {
         let defaults = Defaults::of(self.server);
         let cwd = self.cwd()?;
         let mut warnings = Vec::new();
+        warnings.extend(self.keys_without_effect());
+        if crate::config::lookup(&self.layers.env, "LIFTOFF_PROFILE").is_some() {
+            warnings.push(
+                "LIFTOFF_PROFILE is ignored: the profile comes only from the command (liftoff prod, liftoff dev, liftoff NAME)".into(),
+            );
+        }
         let env_file = self.env_file()?;
         let user = self.user(&mut warnings)?;
         let mut env_changes = self.env_below_table(env_file.as_ref(), user.as_ref());
@@ -206,7 +217,16 @@ impl Resolver<'_> {
         let before = self.before(&full_env, &cwd)?;
         let wait_for = self.wait_for()?;
         let drain_delay = s.drain_delay.map_or(Duration::ZERO, |d| d.0);
-        let (mode, mode_reason) = self.mode(!drain_delay.is_zero())?;
+        let success_codes = self.success_codes()?;
+        // Only a parent can hold a stop signal back or turn an exit code into 0.
+        let needs_parent = if !drain_delay.is_zero() {
+            Some("drain_delay")
+        } else if !success_codes.is_empty() {
+            Some("success_codes")
+        } else {
+            None
+        };
+        let (mode, mode_reason) = self.mode(needs_parent)?;
         let stop_timeout = s.stop_timeout.map_or(defaults.stop_timeout, |d| d.0);
         let graceful = (self.server == ServerKind::Gunicorn).then(|| {
             s.graceful_timeout
@@ -247,7 +267,7 @@ impl Resolver<'_> {
             signal_target: s.signal_target.unwrap_or(defaults.signal_target),
             signals,
             stop_timeout,
-            success_codes: s.success_codes.clone().unwrap_or_default(),
+            success_codes,
             drain_delay,
             wait_for,
             wait_timeout: s.wait_timeout.map_or(WAIT_TIMEOUT, |d| d.0),
@@ -317,12 +337,12 @@ impl Resolver<'_> {
 
     /// exec or supervise: `auto` supervises when liftoff is PID 1 or must stay the
     /// program's parent (a drain delay); `exec` with a drain delay is an error.
-    fn mode(&self, needs_parent: bool) -> anyhow::Result<(Mode, String)> {
+    fn mode(&self, needs_parent: Option<&str>) -> anyhow::Result<(Mode, String)> {
         let set = self.settings.mode.unwrap_or(Mode::Auto);
-        if set == Mode::Exec && needs_parent {
+        if let (Mode::Exec, Some(key)) = (set, needs_parent) {
             return Err(Failure::Config(format!(
-                "drain_delay (from {}) needs liftoff to stay the server's parent, but mode is exec (from {}); use mode = \"supervise\" or \"auto\", or remove drain_delay",
-                self.source("drain_delay"),
+                "{key} (from {}) needs liftoff to stay the program's parent, but mode is exec (from {}); use mode = \"supervise\" or \"auto\", or remove {key}",
+                self.source(key),
                 self.source("mode")
             ))
             .into());
@@ -332,6 +352,53 @@ impl Resolver<'_> {
             nix::unistd::getpid().as_raw() == 1,
             needs_parent,
         ))
+    }
+
+    /// Keys set for this profile alone (by a flag or in its own table) that mean nothing
+    /// to its server, such as `--workers` for dev; `[default]` and the environment apply
+    /// to every profile, so keys there are expected not to fit some of them.
+    fn keys_without_effect(&self) -> Vec<String> {
+        let own_table = |key: &str| {
+            let value = self.figment.find_value(key).ok();
+            let from_file = matches!(
+                self.figment
+                    .find_metadata(key)
+                    .and_then(|md| md.source.as_ref()),
+                Some(figment::Source::File(_))
+            );
+            from_file && value.is_some_and(|v| v.tag().profile().is_none())
+        };
+        let from_flags = self.layers.flags.keys().map(|(key, _)| key.to_string());
+        let from_table = crate::settings::KEYS
+            .iter()
+            .filter(|k| own_table(k))
+            .map(|k| k.to_string());
+        let mut keys: Vec<String> = from_flags.chain(from_table).collect();
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+            .filter(|key| !crate::settings::applies(key, self.server))
+            .map(|key| {
+                format!(
+                    "{key} (from {}) has no effect on a {} profile",
+                    self.source(&key),
+                    self.server
+                )
+            })
+            .collect()
+    }
+
+    /// `success_codes`, each an exit status liftoff can report (0-255).
+    fn success_codes(&self) -> anyhow::Result<Vec<i32>> {
+        let codes = self.settings.success_codes.clone().unwrap_or_default().0;
+        if let Some(bad) = codes.iter().find(|c| !(0..=255).contains(*c)) {
+            return Err(Failure::Config(format!(
+                "success_codes (from {}): {bad} is not an exit status; give codes from 0 to 255 (143 is SIGTERM's 128+15)",
+                self.source("success_codes")
+            ))
+            .into());
+        }
+        Ok(codes)
     }
 
     /// The `env` table, as strings.
@@ -401,87 +468,16 @@ impl Resolver<'_> {
 }
 
 /// `auto` becomes supervise when liftoff is PID 1 (someone must reap and forward) or
-/// must stay the program's parent (`needs_parent`: a drain delay holds the stop signal
-/// back), else exec (an init such as `docker run --init` already reaps and forwards).
-pub fn decide_mode(mode: Mode, pid1: bool, needs_parent: bool) -> (Mode, String) {
+/// must stay the program's parent (`needs_parent` names the key: a drain delay holds the
+/// stop signal back, success codes rewrite the exit status), else exec (an init such as `docker run --init` already reaps and forwards).
+pub fn decide_mode(mode: Mode, pid1: bool, needs_parent: Option<&str>) -> (Mode, String) {
     match (mode, pid1, needs_parent) {
         (Mode::Auto, true, _) => (Mode::Supervise, "auto: liftoff is PID 1".into()),
-        (Mode::Auto, false, true) => (
+        (Mode::Auto, false, Some(key)) => (
             Mode::Supervise,
-            "auto: drain_delay needs liftoff to stay the parent".into(),
+            format!("auto: {key} needs liftoff to stay the parent"),
         ),
-        (Mode::Auto, false, false) => (Mode::Exec, "auto: liftoff is not PID 1".into()),
+        (Mode::Auto, false, None) => (Mode::Exec, "auto: liftoff is not PID 1".into()),
         (mode, _, _) => (mode, "set".into()),
     }
-}
-
-/// The program's environment: liftoff's own, with `changes` laid over it.
-fn merge_env(
-    base: &[(OsString, OsString)],
-    changes: &BTreeMap<String, String>,
-) -> Vec<(OsString, OsString)> {
-    let mut env: Vec<(OsString, OsString)> = base
-        .iter()
-        .filter(|(k, _)| k.to_str().is_none_or(|k| !changes.contains_key(k)))
-        .cloned()
-        .collect();
-    env.extend(
-        changes
-            .iter()
-            .map(|(k, v)| (OsString::from(k), OsString::from(v))),
-    );
-    env
-}
-
-/// `***` for values of names that look secret, else the value.
-pub fn mask(name: &str, value: &str) -> String {
-    const SECRET: &[&str] = &["PASSWORD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PASSWD"];
-    let upper = name.to_ascii_uppercase();
-    if SECRET.iter().any(|s| upper.contains(s)) {
-        "***".into()
-    } else {
-        value.into()
-    }
-}
-
-/// Resolves `word` like a shell would, with the program's own `PATH` and working directory.
-fn resolve_program(
-    word: &str,
-    env: &[(OsString, OsString)],
-    cwd: &Path,
-    server: ServerKind,
-) -> anyhow::Result<PathBuf> {
-    let path = env
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    match which::which_in(word, Some(&path), cwd) {
-        Ok(found) => Ok(found),
-        Err(_) => {
-            let candidate = cwd.join(word);
-            if word.contains('/') && candidate.exists() {
-                return Err(Failure::NotExecutable(format!(
-                    "{} is not executable (mark it with chmod +x, or run it through its interpreter)",
-                    candidate.display()
-                ))
-                .into());
-            }
-            Err(Failure::NotFound(not_found(word, server)).into())
-        }
-    }
-}
-
-/// The message for a program that is not on `PATH`, with how to install the servers.
-fn not_found(word: &str, server: ServerKind) -> String {
-    let hint = match server {
-        ServerKind::Gunicorn => {
-            "; install it with `pip install gunicorn` (in this repository: `make venv`, then put .venv/bin on PATH)"
-        }
-        ServerKind::Flask => {
-            "; install it with `pip install flask` (in this repository: `make venv`, then put .venv/bin on PATH)"
-        }
-        ServerKind::Command => "",
-    };
-    format!("program `{word}` not found on PATH{hint}")
 }

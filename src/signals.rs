@@ -13,6 +13,7 @@ use std::str::FromStr;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
+pub(crate) use mask::forwarded;
 #[cfg(target_os = "linux")]
 pub(crate) use mask::{all_signals, contains, handled, ignored_at_start};
 pub use mask::{block_at_start, restore_mask};
@@ -25,10 +26,6 @@ pub use table::{Rewrite, SignalTable, SignalTarget};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Signal(i32);
 
-#[cfg_attr(
-    not(target_os = "linux"),
-    expect(dead_code, reason = "supervise mode, which uses this, is Linux-only")
-)]
 impl Signal {
     /// Hangup: gunicorn reloads; flask's reloader parent dies of it.
     pub const HUP: Signal = Signal(libc::SIGHUP);

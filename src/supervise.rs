@@ -13,7 +13,7 @@ mod state;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::SigSet;
 
@@ -70,10 +70,36 @@ pub fn run(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<i32> {
     reaper::run(spec, inherited_mask).map(|outcome| outcome.code)
 }
 
+/// How far ahead [`later`] puts a deadline that would not fit: about 30 years, which
+/// the monotonic clock (seconds since boot in 64 bits) always holds.
+const FAR: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
+/// The instant `after` from `now`, for deadlines; when that overflows (a duration of
+/// centuries from the command line), a deadline so far ahead it never comes. `Instant +
+/// Duration` would panic instead, and a panic in PID 1 takes the container down.
+pub fn later(now: Instant, after: Duration) -> Instant {
+    now.checked_add(after)
+        .or_else(|| now.checked_add(FAR))
+        .unwrap_or(now)
+}
+
 /// Like [`run`], and also says whether liftoff was asked to stop meanwhile.
 #[cfg(target_os = "linux")]
 pub fn run_outcome(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<Outcome> {
     reaper::run(spec, inherited_mask)
+}
+
+/// Restores an inherited `SIGCHLD = SIG_IGN` that supervising (the `before` steps)
+/// reset for liftoff; exec mode calls this right before exec.
+#[cfg(target_os = "linux")]
+pub fn give_back_chld() -> anyhow::Result<()> {
+    reaper::give_back_chld()
+}
+
+/// Nothing to restore: without supervision (Linux-only) no disposition was changed.
+#[cfg(not(target_os = "linux"))]
+pub fn give_back_chld() -> anyhow::Result<()> {
+    Ok(())
 }
 
 /// Like [`run`] (which fails here: supervise mode needs Linux).

@@ -9,7 +9,6 @@
 //! Resolution is pure over a small [`Database`] trait so its rules are table-tested; the
 //! real database is the C library's (`getpwnam`, `getgrnam`, `getgrouplist`).
 
-use std::ffi::CString;
 use std::io;
 use std::path::PathBuf;
 
@@ -90,11 +89,20 @@ impl Database for System {
     }
 
     /// `getgrouplist`.
+    #[cfg(not(target_vendor = "apple"))]
     fn group_list(&self, name: &str, gid: u32) -> Result<Vec<u32>, String> {
-        let c_name = CString::new(name).map_err(|_| format!("`{name}` contains a NUL byte"))?;
+        let c_name =
+            std::ffi::CString::new(name).map_err(|_| format!("`{name}` contains a NUL byte"))?;
         nix::unistd::getgrouplist(&c_name, gid.into())
             .map(|groups| groups.into_iter().map(|g| g.as_raw()).collect())
             .map_err(|e| format!("failed to list the groups of `{name}`: {e}"))
+    }
+
+    /// The primary group only: macOS has no `getgrouplist` in nix, and dropping to a
+    /// user is a container feature that laptops do not need beyond building.
+    #[cfg(target_vendor = "apple")]
+    fn group_list(&self, _name: &str, gid: u32) -> Result<Vec<u32>, String> {
+        Ok(vec![gid])
     }
 }
 
@@ -228,9 +236,21 @@ impl Credentials {
 /// Async-signal-safe (three syscalls on memory prepared by the caller), so it can run
 /// between fork and exec; also used in exec mode right before `execve`.
 pub fn become_user(uid: u32, gid: u32, groups: &[libc::gid_t]) -> io::Result<()> {
+    // The count is a size_t on Linux and an int on macOS; neither conversion allocates.
+    #[cfg_attr(
+        not(target_vendor = "apple"),
+        expect(
+            clippy::useless_conversion,
+            reason = "a no-op where the count is a size_t"
+        )
+    )]
+    let count = groups
+        .len()
+        .try_into()
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     // SAFETY: `groups` is a valid slice for its length; the calls only read it.
     unsafe {
-        if libc::setgroups(groups.len(), groups.as_ptr()) != 0
+        if libc::setgroups(count, groups.as_ptr()) != 0
             || libc::setgid(gid) != 0
             || libc::setuid(uid) != 0
         {

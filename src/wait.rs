@@ -8,7 +8,10 @@
 //! timeout liftoff exits 69 (`EX_UNAVAILABLE`) naming everything that never came up.
 //!
 //! liftoff is one thread with its signals blocked, so the pauses are `sigtimedwait` on
-//! the shutdown signals rather than sleeps: a SIGTERM during the wait ends it at once.
+//! every signal liftoff handles rather than sleeps: a shutdown signal (after the
+//! profile's rewrite table) ends the wait at once, and any other is taken and dropped,
+//! since no program runs yet to forward it to (left pending, it would kill liftoff when
+//! exec mode restores the mask, or reach the server long after it was sent).
 //! Each connection attempt is bounded by [`PROBE_TIMEOUT`] per address, so a signal
 //! waits at most that long times the addresses a name resolves to (when they swallow
 //! packets). Name lookup goes through the system resolver, which has its own timeouts
@@ -26,6 +29,8 @@ use serde::{Serialize, Serializer};
 
 use crate::exit::Failure;
 use crate::settings::Dur;
+use crate::signals::{Signal, SignalTable};
+use crate::supervise::later;
 
 /// The longest one connection attempt to one address may take.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -210,18 +215,19 @@ pub fn unavailable(down: &[(&Target, String)], timeout: Duration) -> String {
 }
 
 /// Waits until every target is up, a shutdown signal arrives, or `timeout` passes
-/// (a [`Failure::Unavailable`] error).
-pub fn wait(targets: &[Target], timeout: Duration) -> anyhow::Result<Outcome> {
+/// (a [`Failure::Unavailable`] error). `table` is the profile's rewrite table, which
+/// says which signals ask liftoff to stop ([`SignalTable::stops`]).
+pub fn wait(targets: &[Target], timeout: Duration, table: &SignalTable) -> anyhow::Result<Outcome> {
     if targets.is_empty() {
         return Ok(Outcome::Ready);
     }
     let start = Instant::now();
-    let deadline = start + timeout;
-    let shutdown = shutdown_signals();
+    let deadline = later(start, timeout);
+    let waited = crate::signals::forwarded();
     let names: Vec<String> = targets.iter().map(ToString::to_string).collect();
     tracing::info!("waiting up to {} for {}", Dur(timeout), names.join(", "));
     let mut down: Vec<(&Target, String)> = targets.iter().map(|t| (t, String::new())).collect();
-    let mut next_report = start + REPORT_EVERY;
+    let mut next_report = later(start, REPORT_EVERY);
     let mut round = 0;
     loop {
         let mut still = Vec::new();
@@ -231,7 +237,7 @@ pub fn wait(targets: &[Target], timeout: Duration) -> anyhow::Result<Outcome> {
                 Ok(()) => tracing::info!("{target} is up after {}", secs(start.elapsed())),
                 Err(why) => still.push((target, why)),
             }
-            if let Some(signal) = next_signal(&shutdown, Duration::ZERO)? {
+            if let Some(signal) = take_stop(&waited, table, Duration::ZERO)? {
                 return Ok(Outcome::Signaled(signal));
             }
         }
@@ -250,9 +256,10 @@ pub fn wait(targets: &[Target], timeout: Duration) -> anyhow::Result<Outcome> {
                 secs(start.elapsed()),
                 list.join(", ")
             );
-            next_report = now + REPORT_EVERY;
+            next_report = later(now, REPORT_EVERY);
         }
-        if let Some(signal) = next_signal(&shutdown, pause(round).min(deadline - now))? {
+        let rest = pause(round).min(deadline.saturating_duration_since(now));
+        if let Some(signal) = take_stop(&waited, table, rest)? {
             return Ok(Outcome::Signaled(signal));
         }
         round = round.saturating_add(1);
@@ -264,21 +271,29 @@ fn secs(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
 
-/// TERM, INT and QUIT: the signals that ask liftoff to stop. They are blocked from the
-/// start of `main`, so they wait here, pending, until collected.
-fn shutdown_signals() -> SigSet {
-    let mut set = SigSet::empty();
-    for signal in [
-        nix::sys::signal::SIGTERM,
-        nix::sys::signal::SIGINT,
-        nix::sys::signal::SIGQUIT,
-    ] {
-        set.add(signal);
+/// Takes the signals of `set` that arrive within `timeout` (those already pending
+/// first: they are blocked from the start of `main`) and returns the number of the
+/// first that asks liftoff to stop; any other is dropped.
+fn take_stop(set: &SigSet, table: &SignalTable, timeout: Duration) -> anyhow::Result<Option<i32>> {
+    let end = later(Instant::now(), timeout);
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        let Some(raw) = next_signal(set, left)? else {
+            return Ok(None);
+        };
+        match Signal::from_raw(raw) {
+            Some(signal) if table.stops(signal) => return Ok(Some(raw)),
+            Some(signal) => tracing::debug!(
+                signal = %signal,
+                "received a signal while waiting for dependencies: dropped, no program runs yet to forward it to"
+            ),
+            None => tracing::debug!(raw, "received an unknown signal while waiting: dropped"),
+        }
     }
-    set
 }
 
 /// Takes a pending signal of `set`, waiting up to `timeout` for one; `None` if none came.
+#[cfg(target_os = "linux")]
 fn next_signal(set: &SigSet, timeout: Duration) -> anyhow::Result<Option<i32>> {
     let timeout = libc::timespec {
         tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
@@ -297,6 +312,25 @@ fn next_signal(set: &SigSet, timeout: Duration) -> anyhow::Result<Option<i32>> {
             err => return Err(err).context("failed to wait for signals"),
         }
     }
+}
+
+/// macOS has no `sigtimedwait`: sleep through the pause, then take a shutdown signal
+/// that arrived meanwhile (it stays pending, since liftoff blocks it from the start).
+#[cfg(not(target_os = "linux"))]
+fn next_signal(set: &SigSet, timeout: Duration) -> anyhow::Result<Option<i32>> {
+    std::thread::sleep(timeout);
+    let mut pending = MaybeUninit::<libc::sigset_t>::zeroed();
+    // SAFETY: `pending` is a writable sigset_t.
+    if unsafe { libc::sigpending(pending.as_mut_ptr()) } != 0 {
+        return Err(Errno::last()).context("failed to read pending signals");
+    }
+    // SAFETY: sigpending filled the set.
+    let pending = unsafe { SigSet::from_sigset_t_unchecked(pending.assume_init()) };
+    if set.iter().any(|signal| pending.contains(signal)) {
+        let signal = set.wait().context("failed to take a pending signal")?;
+        return Ok(Some(signal as i32));
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -368,6 +402,15 @@ mod tests {
                 && text.contains("http://api:8000/health (answered 503 Service Unavailable)"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_huge_timeout_is_a_deadline_that_never_comes_not_a_panic() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let target = Target::parse(&format!("tcp://127.0.0.1:{port}")).unwrap();
+        let outcome = wait(&[target], Duration::MAX, &SignalTable::empty()).unwrap();
+        assert_eq!(outcome, Outcome::Ready);
     }
 
     #[test]

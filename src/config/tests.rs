@@ -54,7 +54,7 @@ fn each_layer_beats_the_one_below() {
         let layers = load(None).unwrap();
         let (_, prod) = layers.settings(Some("prod")).unwrap();
         assert_eq!(
-            prod.port,
+            prod.port.map(|p| p.0),
             Some(8001),
             "file [prod] beats [default]/built-in"
         );
@@ -66,19 +66,23 @@ fn each_layer_beats_the_one_below() {
 
         jail.set_env("PORT", "9000");
         let (_, prod) = load(None).unwrap().settings(Some("prod")).unwrap();
-        assert_eq!(prod.port, Some(9000), "PORT beats the [prod] table");
+        assert_eq!(
+            prod.port.map(|p| p.0),
+            Some(9000),
+            "PORT beats the [prod] table"
+        );
 
         jail.set_env("LIFTOFF_PORT", "9100");
         let mut layers = load(None).unwrap();
         assert_eq!(
-            layers.settings(Some("prod")).unwrap().1.port,
+            layers.settings(Some("prod")).unwrap().1.port.map(|p| p.0),
             Some(9100),
             "LIFTOFF_PORT beats PORT"
         );
 
         layers.flags.set("port", "--port", 9200u16);
         assert_eq!(
-            layers.settings(Some("prod")).unwrap().1.port,
+            layers.settings(Some("prod")).unwrap().1.port.map(|p| p.0),
             Some(9200),
             "the flag beats LIFTOFF_PORT"
         );
@@ -125,7 +129,7 @@ fn selecting_variables_never_select_a_profile() {
         let layers = load(None).unwrap();
         let (figment, prod) = layers.settings(Some("prod")).unwrap();
         assert_eq!(figment.profile(), "prod");
-        assert_eq!(prod.port, Some(8001));
+        assert_eq!(prod.port.map(|p| p.0), Some(8001));
         Ok(())
     });
 }
@@ -136,7 +140,7 @@ fn the_file_comes_from_the_flag_then_the_variable_then_the_working_directory() {
         jail.create_file("liftoff.toml", "[prod]\nport = 1\n")?;
         jail.create_file("other.toml", "[prod]\nport = 2\n")?;
         jail.create_file("third.toml", "[prod]\nport = 3\n")?;
-        let port = |layers: Layers| layers.settings(Some("prod")).unwrap().1.port;
+        let port = |layers: Layers| layers.settings(Some("prod")).unwrap().1.port.map(|p| p.0);
         assert_eq!(port(load(None).unwrap()), Some(1));
         jail.set_env("LIFTOFF_CONFIG", "other.toml");
         assert_eq!(port(load(None).unwrap()), Some(2));
@@ -164,7 +168,10 @@ fn no_file_is_fine_and_a_missing_default_file_is_not_searched_upwards() {
         jail.change_dir("sub")?;
         let layers = load(None).unwrap();
         assert!(layers.file.is_none());
-        assert_eq!(layers.settings(Some("prod")).unwrap().1.port, None);
+        assert_eq!(
+            layers.settings(Some("prod")).unwrap().1.port.map(|p| p.0),
+            None
+        );
         Ok(())
     });
 }
@@ -209,7 +216,11 @@ fn errors_name_the_key_and_its_source() {
             "[prod]\nport = \"http\"\n",
             &[],
             None,
-            &["liftoff.toml [prod]", "`port`", "u16"],
+            &[
+                "liftoff.toml [prod]",
+                "`port`",
+                "a port number from 1 to 65535",
+            ],
         ),
         (
             "[prod]\nmode = \"sometimes\"\n",
@@ -290,6 +301,7 @@ fn unknown_keys_and_bad_shapes_are_reported_with_suggestions() {
         ),
         ("[global]\nport = 3\n", &[], &["[global] is not supported"]),
         ("[check]\nport = 3\n", &[], &["[check] cannot be a profile"]),
+        ("[Prod]\nport = 3\n", &[], &["rename [Prod] to [prod]"]),
         (
             "",
             &[("LIFTOFF_WOKRERS", "3")],
@@ -347,7 +359,16 @@ fn string_keys_accept_what_the_environment_parses_as_numbers() {
         let (_, s) = load(None).unwrap().settings(Some("prod")).unwrap();
         assert_eq!(s.app.unwrap().0, "123");
         assert_eq!(s.host.unwrap().0, "127.0.0.1");
-        assert_eq!(s.success_codes.unwrap(), [0, 143]);
+        assert_eq!(s.success_codes.unwrap().0, [0, 143]);
+        for (value, codes) in [
+            ("143", vec![143]),
+            ("0,143", vec![0, 143]),
+            ("[1]", vec![1]),
+        ] {
+            jail.set_env("LIFTOFF_SUCCESS_CODES", value);
+            let (_, s) = load(None).unwrap().settings(Some("prod")).unwrap();
+            assert_eq!(s.success_codes.unwrap().0, codes, "{value}");
+        }
         assert_eq!(s.extra_args.unwrap().len(), 2);
         Ok(())
     });

@@ -29,50 +29,9 @@ impl Resolver<'_> {
     ) -> anyhow::Result<ServerPart> {
         let s = self.settings;
         let defaults = Defaults::of(ServerKind::Gunicorn);
-        let app = s.app.as_ref().map(|t| t.0.clone()).ok_or_else(|| {
-            let file = self.layers.file.as_ref().map_or("liftoff.toml".into(), |f| f.path.display().to_string());
-            Failure::Config(format!(
-                "gunicorn needs `app`, e.g. `app = \"app:create_app()\"` in [{}] of {file}, LIFTOFF_APP, or --app",
-                self.figment.profile().as_str()
-            ))
-        })?;
-        if let Some(Text(file)) = &s.gunicorn_config
-            && !cwd.join(file).is_file()
-        {
-            return Err(Failure::Config(format!(
-                "gunicorn_config `{file}` (from {}) does not exist in {}; fix the path or remove the key",
-                self.source("gunicorn_config"),
-                cwd.display()
-            ))
-            .into());
-        }
-        let sizing = self.sizing();
-        if sizing.min_workers > sizing.max_workers {
-            return Err(Failure::Config(format!(
-                "min_workers ({}, from {}) is above max_workers ({}, from {}); lower min_workers or raise max_workers",
-                sizing.min_workers,
-                self.source("min_workers"),
-                sizing.max_workers,
-                self.source("max_workers")
-            ))
-            .into());
-        }
-        if sizing.worker_memory == Some(0) {
-            return Err(Failure::Config(format!(
-                "worker_memory (from {}) is 0; give the memory one worker needs, e.g. \"256MiB\"",
-                self.source("worker_memory")
-            ))
-            .into());
-        }
-        let limits = crate::cgroup::detect();
-        let sized = match s.workers.unwrap_or(WorkerCount::Auto) {
-            WorkerCount::Auto => workers::auto(&limits, &sizing),
-            WorkerCount::Fixed(n) => workers::Workers {
-                count: n,
-                cpus: limits.cpus(),
-                why: format!("set to {n} by {}", self.source("workers")),
-            },
-        };
+        let app = self.gunicorn_app()?;
+        self.check_gunicorn_config(cwd)?;
+        let sized = self.workers()?;
         env.insert("WEB_CONCURRENCY".into(), sized.count.to_string());
         env.insert("PYTHON_CPU_COUNT".into(), sized.cpus.to_string());
         let stop = s.stop_timeout.map_or(defaults.stop_timeout, |d| d.0);
@@ -83,7 +42,7 @@ impl Resolver<'_> {
         let g = profile::Gunicorn {
             config: s.gunicorn_config.as_ref().map(|t| t.0.clone()),
             host: crate::settings::text_or(&s.host, defaults.host),
-            port: s.port.unwrap_or(defaults.port),
+            port: s.port.map_or(defaults.port, |p| p.0),
             workers: sized.count,
             threads: s.threads,
             worker_class: s.worker_class.as_ref().map(|t| t.0.clone()),
@@ -99,29 +58,69 @@ impl Resolver<'_> {
             reload: s.reload.unwrap_or(false),
             app,
         };
-        if s.debug == Some(true) {
-            warnings.push(format!(
-                "debug (from {}) applies to the Flask dev server only; gunicorn ignores it",
-                self.source("debug")
-            ));
-        }
-        let detail = format!(
-            "on {}, {} ({}), {}, worker timeout {}, graceful timeout {}",
-            profile::bind(&g.host, g.port),
-            plural(g.workers, "worker"),
-            sized.why,
-            plural(g.threads.unwrap_or(1), "thread"),
-            g.timeout
-                .map_or("30s (gunicorn default)".into(), |d| crate::settings::Dur(d)
-                    .to_string()),
-            crate::settings::Dur(g.graceful_timeout),
-        );
         Ok(ServerPart {
             workers: Some(sized.count),
             cpus: Some(sized.cpus),
+            detail: gunicorn_detail(&g, &sized.why),
             workers_reason: Some(sized.why),
             args: profile::gunicorn_args(&g),
-            detail,
+        })
+    }
+
+    /// `app`, which gunicorn cannot do without.
+    fn gunicorn_app(&self) -> Result<String, Failure> {
+        self.settings.app.as_ref().map(|t| t.0.clone()).ok_or_else(|| {
+            let file = self
+                .layers
+                .file
+                .as_ref()
+                .map_or("liftoff.toml".into(), |f| f.path.display().to_string());
+            Failure::Config(format!(
+                "gunicorn needs `app`, e.g. `app = \"app:create_app()\"` in [{}] of {file}, LIFTOFF_APP, or --app",
+                self.figment.profile().as_str()
+            ))
+        })
+    }
+
+    /// A `gunicorn_config` that is set must exist: gunicorn would otherwise run with its
+    /// defaults (one sync worker) without a word.
+    fn check_gunicorn_config(&self, cwd: &Path) -> Result<(), Failure> {
+        match &self.settings.gunicorn_config {
+            Some(Text(file)) if !cwd.join(file).is_file() => Err(Failure::Config(format!(
+                "gunicorn_config `{file}` (from {}) does not exist in {}; fix the path or remove the key",
+                self.source("gunicorn_config"),
+                cwd.display()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// The worker count: fixed, or sized to the container's CPUs and memory.
+    fn workers(&self) -> Result<workers::Workers, Failure> {
+        let sizing = self.sizing();
+        if sizing.min_workers > sizing.max_workers {
+            return Err(Failure::Config(format!(
+                "min_workers ({}, from {}) is above max_workers ({}, from {}); lower min_workers or raise max_workers",
+                sizing.min_workers,
+                self.source("min_workers"),
+                sizing.max_workers,
+                self.source("max_workers")
+            )));
+        }
+        if sizing.worker_memory == Some(0) {
+            return Err(Failure::Config(format!(
+                "worker_memory (from {}) is 0; give the memory one worker needs, e.g. \"256MiB\"",
+                self.source("worker_memory")
+            )));
+        }
+        let limits = crate::cgroup::detect();
+        Ok(match self.settings.workers.unwrap_or(WorkerCount::Auto) {
+            WorkerCount::Auto => workers::auto(&limits, &sizing),
+            WorkerCount::Fixed(n) => workers::Workers {
+                count: n,
+                cpus: limits.cpus(),
+                why: format!("set to {n} by {}", self.source("workers")),
+            },
         })
     }
 
@@ -143,7 +142,7 @@ impl Resolver<'_> {
         let f = profile::Flask {
             app: s.app.as_ref().map(|t| t.0.clone()),
             host: crate::settings::text_or(&s.host, defaults.host),
-            port: s.port.unwrap_or(defaults.port),
+            port: s.port.map_or(defaults.port, |p| p.0),
             reload: s.reload.unwrap_or(true),
             debug: s.debug.unwrap_or(false),
         };
@@ -183,6 +182,20 @@ pub(super) fn budget_warnings(graceful: Duration, stop: Duration, warnings: &mut
             Dur(stop)
         ));
     }
+}
+
+/// gunicorn's part of the start line: bind, workers and why, threads, timeouts.
+fn gunicorn_detail(g: &profile::Gunicorn, why: &str) -> String {
+    let timeout = g
+        .timeout
+        .map_or("30s (gunicorn default)".into(), |d| Dur(d).to_string());
+    format!(
+        "on {}, {} ({why}), {}, worker timeout {timeout}, graceful timeout {}",
+        profile::bind(&g.host, g.port),
+        plural(g.workers, "worker"),
+        plural(g.threads.unwrap_or(1), "thread"),
+        Dur(g.graceful_timeout),
+    )
 }
 
 /// `1 worker`, `5 workers`.

@@ -7,18 +7,19 @@ use super::*;
 #[test]
 fn auto_mode_supervises_as_pid_1_or_for_a_drain_delay() {
     let rows = [
-        (Mode::Auto, true, false, Mode::Supervise),
-        (Mode::Auto, false, false, Mode::Exec),
-        (Mode::Auto, false, true, Mode::Supervise),
-        (Mode::Auto, true, true, Mode::Supervise),
-        (Mode::Exec, true, false, Mode::Exec),
-        (Mode::Supervise, false, false, Mode::Supervise),
+        (Mode::Auto, true, None, Mode::Supervise),
+        (Mode::Auto, false, None, Mode::Exec),
+        (Mode::Auto, false, Some("drain_delay"), Mode::Supervise),
+        (Mode::Auto, false, Some("success_codes"), Mode::Supervise),
+        (Mode::Auto, true, Some("drain_delay"), Mode::Supervise),
+        (Mode::Exec, true, None, Mode::Exec),
+        (Mode::Supervise, false, None, Mode::Supervise),
     ];
     for (mode, pid1, needs_parent, want) in rows {
         assert_eq!(
             decide_mode(mode, pid1, needs_parent).0,
             want,
-            "{mode} pid1={pid1} needs_parent={needs_parent}"
+            "{mode} pid1={pid1} needs_parent={needs_parent:?}"
         );
     }
 }
@@ -45,6 +46,20 @@ fn drain_warnings_fire_when_the_delay_eats_the_stop_budget() {
 }
 
 #[test]
+fn urls_with_passwords_are_masked() {
+    assert_eq!(
+        mask("DATABASE_URL", "postgres://app:s3cret@db:5432/x"),
+        "postgres://app:***@db:5432/x"
+    );
+    assert_eq!(mask("REDIS_URL", "redis://db:6379/0"), "redis://db:6379/0");
+    assert_eq!(
+        mask("NEXT", "https://example.org/a@b"),
+        "https://example.org/a@b"
+    );
+    assert_eq!(mask("PLAIN", "just text"), "just text");
+}
+
+#[test]
 fn secret_looking_names_are_masked() {
     for name in [
         "DB_PASSWORD",
@@ -52,6 +67,9 @@ fn secret_looking_names_are_masked() {
         "SECRET_KEY",
         "AWS_SECRET_ACCESS_KEY",
         "GCP_CREDENTIALS",
+        "DB_PASS",
+        "SENTRY_DSN",
+        "OAUTH_CLIENT",
     ] {
         assert_eq!(mask(name, "hunter2"), "***", "{name}");
     }

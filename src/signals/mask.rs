@@ -38,6 +38,11 @@ pub fn ignored_at_start() -> SigSet {
     raw_set(ignored)
 }
 
+/// Every forwardable signal: what liftoff may receive before any child runs.
+pub(crate) fn forwarded() -> SigSet {
+    raw_set(forwardable().map(Signal::raw))
+}
+
 /// Every forwardable signal plus CHLD: what liftoff blocks and waits for.
 pub(crate) fn handled() -> SigSet {
     raw_set(forwardable().map(Signal::raw).chain([libc::SIGCHLD]))

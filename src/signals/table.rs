@@ -154,6 +154,16 @@ impl SignalTable {
             .unwrap_or(Rewrite::Forward(signal))
     }
 
+    /// Whether receiving `signal` asks liftoff to stop: a shutdown signal (TERM, INT,
+    /// QUIT) or a signal the table turns into one, unless the table drops it. Used while
+    /// no child runs yet (`wait_for`), where there is nothing to forward to.
+    pub fn stops(&self, signal: Signal) -> bool {
+        match self.apply(signal) {
+            Rewrite::Forward(to) => signal.is_shutdown() || to.is_shutdown(),
+            Rewrite::Ignore => false,
+        }
+    }
+
     /// The explicit entries, in signal-number order.
     pub fn iter(&self) -> impl Iterator<Item = (Signal, Rewrite)> + '_ {
         self.rewrites.iter().map(|(from, to)| (*from, *to))
@@ -260,6 +270,32 @@ mod tests {
         assert_eq!(gunicorn.resend_stop_after(), Some(Duration::from_secs(2)));
         assert_eq!(flask.resend_stop_after(), None);
         assert_eq!(empty.resend_stop_after(), None);
+    }
+
+    #[test]
+    fn shutdown_signals_and_what_the_table_makes_one_stop() {
+        let mut table = SignalTable::flask();
+        table.set(Signal::TERM, Rewrite::Ignore);
+        table.set(Signal::USR1, fwd(Signal::INT));
+        table.set(Signal::INT, fwd(Signal::WINCH));
+        let rows = [
+            (Signal::TERM, false, "dropped by the table"),
+            (Signal::QUIT, true, "rewritten to TERM"),
+            (Signal::INT, true, "a shutdown signal, whatever it becomes"),
+            (Signal::USR1, true, "rewritten to INT"),
+            (Signal::HUP, false, "ignored by flask's table"),
+            (Signal(libc::SIGALRM), false, "not a shutdown signal"),
+        ];
+        for (signal, stops, why) in rows {
+            assert_eq!(table.stops(signal), stops, "{signal}: {why}");
+        }
+        let gunicorn = SignalTable::gunicorn();
+        for signal in [Signal::TERM, Signal::INT, Signal::QUIT] {
+            assert!(gunicorn.stops(signal), "{signal}");
+        }
+        for signal in [Signal::HUP, Signal::USR2, Signal::TTIN] {
+            assert!(!gunicorn.stops(signal), "{signal}");
+        }
     }
 
     #[test]

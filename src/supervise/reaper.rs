@@ -11,7 +11,7 @@ use nix::sys::signal::SigSet;
 use tracing::{debug, info, warn};
 
 use super::spawn::{self, Inherited};
-use super::state::{Action, Cause, Event, Policy, State, Status};
+use super::state::{Action, Cause, Event, KillCause, Policy, State, Status};
 use super::{Outcome, Spec};
 use crate::signals::{self, Signal, SignalTarget};
 
@@ -58,12 +58,18 @@ fn supervise(mut state: State, main_pid: i32) -> anyhow::Result<Outcome> {
             for action in state.handle(event, Instant::now()) {
                 match action {
                     Action::Send { to, signal, cause } => send(main_pid, to, signal, cause),
+                    Action::KillAll { signal, cause } => kill_all(main_pid, signal, cause),
                     Action::Hold { signal, delay } => info!(
                         "stop requested: serving {} more (drain_delay) before sending {signal}; a second stop signal sends it now",
                         crate::settings::Dur(delay)
                     ),
                     Action::Exit(code) => {
-                        debug!(code, "all children reaped; exiting");
+                        debug!(
+                            code,
+                            status = state.main_status().map(tracing::field::display),
+                            shutdown = state.shutdown().map(tracing::field::display),
+                            "final status: all children reaped, exiting"
+                        );
                         return Ok(Outcome {
                             code,
                             shutdown: state.shutdown(),
@@ -101,6 +107,25 @@ fn take_back_chld(ignored: &SigSet) -> anyhow::Result<()> {
         Errno::last()
     );
     debug!("SIGCHLD was inherited ignored: reset to default so children can be reaped");
+    Ok(())
+}
+
+/// Puts back an inherited `SIGCHLD = SIG_IGN` that [`take_back_chld`] reset: exec mode
+/// calls this before exec, after the `before` steps were supervised, so the program
+/// starts with the dispositions liftoff inherited. A no-op when CHLD was not inherited
+/// ignored (and, when nothing was supervised, the disposition is still the inherited
+/// one, so reading it here is right too).
+pub fn give_back_chld() -> anyhow::Result<()> {
+    if !signals::contains(&inherited_ignored(), libc::SIGCHLD) {
+        return Ok(());
+    }
+    // SAFETY: setting SIG_IGN installs no handler; liftoff is single-threaded here.
+    let old = unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
+    anyhow::ensure!(
+        old != libc::SIG_ERR,
+        "failed to restore the inherited SIGCHLD disposition: {}",
+        Errno::last()
+    );
     Ok(())
 }
 
@@ -210,22 +235,131 @@ fn send(main_pid: i32, to: SignalTarget, signal: Signal, cause: Cause) {
         Cause::Resend => {
             debug!(pid = main_pid, target = %to, signal = %signal, "sent the stop signal again")
         }
-        Cause::MainExited => {
-            debug!(pgid = main_pid, signal = %signal, "main child exited: stopping the rest of its group")
+    }
+}
+
+/// Sends `signal` to every process liftoff started that is still running, and logs
+/// why. As PID 1, `kill(-1)` reaches everything else in the PID namespace, which is
+/// all that could be left (and what the kernel kills anyway when PID 1 exits). As a
+/// subreaper: the main child's group, then every other descendant, found by walking
+/// `/proc/PID/task/TID/children` down from liftoff; a process forked after the walk
+/// passed its parent is re-parented to liftoff and caught by the next round (the state
+/// machine repeats SIGKILL until `waitpid` says no child is left).
+fn kill_all(main_pid: i32, signal: Signal, cause: KillCause) {
+    let scope = if std::process::id() == 1 {
+        // SAFETY: kill has no memory-safety preconditions.
+        let rc = unsafe { libc::kill(-1, signal.raw()) };
+        if rc != 0 && Errno::last() != Errno::ESRCH {
+            warn!(signal = %signal, err = %Errno::last(), "failed to signal every process");
         }
-        Cause::SecondSignal => warn!(
-            pgid = main_pid,
-            "second shutdown signal: killed the process group"
-        ),
-        Cause::StopTimeout => warn!(
-            pgid = main_pid,
-            "stop timeout passed: killed the process group"
-        ),
-        Cause::DrainTimeout => {
-            warn!(
-                pgid = main_pid,
-                "processes outlived the main child by the stop timeout: killed the group"
-            )
+        "the PID namespace".to_string()
+    } else {
+        let others = kill_descendants(main_pid, signal);
+        format!("group {main_pid} and {others} other descendants")
+    };
+    match cause {
+        KillCause::MainExited => {
+            debug!(signal = %signal, %scope, "main child exited: stopping every process left")
         }
+        KillCause::SecondSignal => warn!(%scope, "second shutdown signal: killed every process"),
+        KillCause::StopTimeout => warn!(%scope, "stop timeout passed: killed every process"),
+        KillCause::DrainTimeout => warn!(
+            %scope,
+            "processes outlived the main child by the stop timeout: killed them"
+        ),
+        KillCause::Leftover => debug!(%scope, "processes left after SIGKILL: killed them again"),
+    }
+}
+
+/// Subreaper case of [`kill_all`]: the main child's process group at once, then each
+/// descendant outside it; returns how many processes outside the group it signalled.
+fn kill_descendants(main_pid: i32, signal: Signal) -> usize {
+    // SAFETY: kill has no memory-safety preconditions; ESRCH (group gone) is expected.
+    unsafe { libc::kill(-main_pid, signal.raw()) };
+    let mut reached = 0;
+    for pid in descendants() {
+        // A group member already got it; twice could read as "stop now" to a program
+        // that counts its signals.
+        // SAFETY: getpgid and kill have no memory-safety preconditions.
+        let signalled =
+            unsafe { libc::getpgid(pid) != main_pid && libc::kill(pid, signal.raw()) == 0 };
+        reached += usize::from(signalled);
+    }
+    reached
+}
+
+/// liftoff's descendants, parents before their children; processes that exit while
+/// the tree is read are simply not listed.
+fn descendants() -> Vec<i32> {
+    let mut found = Vec::new();
+    let mut queue = children_of("self");
+    while let Some(pid) = queue.pop() {
+        found.push(pid);
+        queue.extend(children_of(&pid.to_string()));
+    }
+    found
+}
+
+/// The children of process `pid` (a number or `self`), from each of its threads'
+/// `children` file (proc_pid_task(5)): a child belongs to the thread that forked it.
+fn children_of(pid: &str) -> Vec<i32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut children = Vec::new();
+    for task in tasks.flatten() {
+        let text = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        children.extend(parse_pids(&text));
+    }
+    children
+}
+
+/// The pids in a `children` file: numbers separated by spaces.
+fn parse_pids(text: &str) -> impl Iterator<Item = i32> + '_ {
+    text.split_ascii_whitespace().filter_map(|p| p.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn children_files_parse_to_pids() {
+        let rows: [(&str, &[i32]); 4] = [
+            ("", &[]),
+            ("12 ", &[12]),
+            ("12 345 6789 ", &[12, 345, 6789]),
+            ("12 x 3\n", &[12, 3]),
+        ];
+        for (text, pids) in rows {
+            assert_eq!(parse_pids(text).collect::<Vec<_>>(), pids, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn descendants_are_found_down_the_tree() {
+        // A real child with a real grandchild: both are listed, the child first.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 & echo $!; wait"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let grandchild: i32 = line.trim().parse().unwrap();
+        let child_pid = i32::try_from(child.id()).unwrap();
+        let found = descendants();
+        let at = |pid| found.iter().position(|&p| p == pid);
+        assert!(
+            matches!((at(child_pid), at(grandchild)), (Some(c), Some(g)) if c < g),
+            "{child_pid} then {grandchild} in {found:?}"
+        );
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(grandchild, libc::SIGKILL) };
+        child.wait().unwrap();
     }
 }

@@ -10,7 +10,6 @@ use anyhow::Context;
 use nix::sys::signal::SigSet;
 
 use super::Spec;
-use crate::exit::Failure;
 use crate::signals::{all_signals, contains};
 use crate::user::Credentials;
 
@@ -118,7 +117,8 @@ fn in_child(
     Ok(())
 }
 
-/// Turns a failed spawn into liftoff's error, with the shell's codes for exec failures.
+/// Turns a failed spawn into liftoff's error, with the shell's codes for exec failures
+/// ([`crate::exec::failure`], so both modes say the same).
 ///
 /// With a user set, EPERM is the switch failing (exec itself reports EACCES for a file it
 /// may not run), so it is liftoff's own failure, not the program's.
@@ -134,19 +134,7 @@ fn exec_failure(
             user.describe()
         );
     }
-    let failure = match (err.kind(), err.raw_os_error()) {
-        (io::ErrorKind::NotFound, _) => Failure::NotFound(format!(
-            "failed to execute {shown}: {err} (the program, or the interpreter on its #! line, is missing)"
-        )),
-        (io::ErrorKind::PermissionDenied, _) => Failure::NotExecutable(format!(
-            "failed to execute {shown}: {err} (is it executable, and not a directory?)"
-        )),
-        (_, Some(libc::ENOEXEC)) => Failure::NotExecutable(format!(
-            "failed to execute {shown}: {err} (not a program or script)"
-        )),
-        _ => return anyhow::Error::new(err).context(format!("failed to start {shown}")),
-    };
-    anyhow::Error::new(failure)
+    crate::exec::failure(program, err)
 }
 
 #[cfg(test)]

@@ -4,14 +4,17 @@
 //! Time is passed in, so tests drive every row of the shutdown timeline with
 //! synthetic instants.
 
+use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::signals::{Rewrite, Signal, SignalTable, SignalTarget};
 
-/// How long the reaper waits, after SIGKILLing the group of a main child that already
-/// exited, for stragglers outside the group before exiting anyway. SIGKILLed processes
-/// are gone in milliseconds; only a process that left the group (`setsid`) can stay,
-/// and as PID 1 liftoff's exit takes it down with the namespace.
+/// How often liftoff repeats SIGKILL to whatever is still left once everything got
+/// one: a process forked while the previous round walked the tree, or re-parented to
+/// liftoff since, gets it on the next round. SIGKILLed processes are gone in
+/// milliseconds, so this only ticks when something is stuck in the kernel; liftoff
+/// still exits only once `waitpid` says no child is left (issue 3: it must never exit
+/// while a child it started is still running).
 pub const KILL_GRACE: Duration = Duration::from_secs(1);
 
 /// How a process ended, as `waitpid` reports it.
@@ -34,6 +37,19 @@ impl Status {
     }
 }
 
+impl fmt::Display for Status {
+    /// `exited with 3` or `killed by SIGTERM`, for the log.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Status::Exited(code) => write!(f, "exited with {code}"),
+            Status::Killed(raw) => match Signal::from_raw(raw) {
+                Some(signal) => write!(f, "killed by {signal}"),
+                None => write!(f, "killed by signal {raw}"),
+            },
+        }
+    }
+}
+
 /// Something the supervisor loop observed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -47,7 +63,7 @@ pub enum Event {
     Timer,
 }
 
-/// Why a signal is being sent, for the log and the tests.
+/// Why a signal is being sent to the target, for the log and the tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cause {
     /// A received signal, after the rewrite table.
@@ -58,14 +74,21 @@ pub enum Cause {
     DrainDelaySkipped,
     /// The stop signal again, in case the child lost the first (gunicorn).
     Resend,
+}
+
+/// Why everything liftoff started is being signalled, for the log and the tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KillCause {
     /// A second shutdown signal arrived while stopping.
     SecondSignal,
     /// The stop timeout passed with the main child still running.
     StopTimeout,
-    /// The main child exited; what is left of its group is asked to stop.
+    /// The main child exited; everything left is asked to stop.
     MainExited,
-    /// The main child exited and its group outlived the stop timeout.
+    /// The main child exited and other processes outlived the stop timeout.
     DrainTimeout,
+    /// Everything got SIGKILL already, and something is still there.
+    Leftover,
 }
 
 /// What the loop must do.
@@ -77,11 +100,14 @@ pub enum Action {
         signal: Signal,
         cause: Cause,
     },
+    /// Send `signal` to every process liftoff started that is still running: the main
+    /// child's process group and every other descendant, including those that left
+    /// the group (`setsid`). As PID 1 that is everything else in the PID namespace.
+    KillAll { signal: Signal, cause: KillCause },
     /// Hold the shutdown `signal` back for `delay` (the drain delay), so the server keeps
     /// serving while the load balancer deregisters it; nothing to send yet, only to say.
     Hold { signal: Signal, delay: Duration },
-    /// Exit liftoff with this code: everything is reaped (or given up on, see
-    /// [`KILL_GRACE`]).
+    /// Exit liftoff with this code: `waitpid` said no child is left.
     Exit(i32),
 }
 
@@ -117,16 +143,12 @@ enum Phase {
         deadline: Instant,
         resend: Option<(Instant, Signal)>,
     },
-    /// The group got SIGKILL; waiting for the main child to be reaped.
-    Killed,
-    /// The main child exited with `code`; waiting for the rest of its group and any
-    /// orphans. At `deadline` the group gets SIGKILL (`killed` false) or liftoff gives
-    /// up waiting (`killed` true).
-    Draining {
-        code: i32,
-        deadline: Instant,
-        killed: bool,
-    },
+    /// The main child exited with `code` and everything left got SIGTERM; SIGKILL for
+    /// whatever is still there at `deadline`.
+    Draining { code: i32, deadline: Instant },
+    /// Everything got SIGKILL; again at `again` for whatever is still there, until the
+    /// main child (its `code` once reaped) and every other child are reaped.
+    Killed { code: Option<i32>, again: Instant },
 }
 
 /// The supervisor's state: the policy, the main child and the phase.
@@ -138,6 +160,8 @@ pub struct State {
     /// The first shutdown signal received (whatever the table made of it), so that the
     /// caller can tell "the child was stopped" from "the child finished".
     shutdown: Option<Signal>,
+    /// How the main child ended, once it did.
+    main_status: Option<Status>,
 }
 
 impl State {
@@ -148,6 +172,7 @@ impl State {
             main_pid,
             phase: Phase::Running,
             shutdown: None,
+            main_status: None,
         }
     }
 
@@ -156,11 +181,16 @@ impl State {
         self.shutdown
     }
 
+    /// How the main child ended (before `success_codes`), once it did.
+    pub fn main_status(&self) -> Option<Status> {
+        self.main_status
+    }
+
     /// The earliest instant at which [`Event::Timer`] must be delivered; `None` means
     /// wait for signals only.
     pub fn deadline(&self) -> Option<Instant> {
         match self.phase {
-            Phase::Running | Phase::Killed => None,
+            Phase::Running => None,
             Phase::Delaying {
                 until, deadline, ..
             } => Some(until.min(deadline)),
@@ -168,6 +198,7 @@ impl State {
                 Some(resend.map_or(deadline, |(at, _)| at.min(deadline)))
             }
             Phase::Draining { deadline, .. } => Some(deadline),
+            Phase::Killed { again, .. } => Some(again),
         }
     }
 
@@ -187,7 +218,9 @@ impl State {
         let Rewrite::Forward(signal) = self.policy.table.apply(received) else {
             return Vec::new();
         };
-        let shutdown = received.is_shutdown();
+        // The same test as during `wait_for`: TERM, INT, QUIT, or what the table
+        // turns into one of them.
+        let shutdown = self.policy.table.stops(received);
         if shutdown && self.shutdown.is_none() {
             self.shutdown = Some(received);
         }
@@ -195,14 +228,15 @@ impl State {
             Phase::Running if shutdown && !self.policy.drain_delay.is_zero() => {
                 let delay = self.policy.drain_delay;
                 self.phase = Phase::Delaying {
-                    until: now + delay,
-                    deadline: now + self.policy.stop_timeout,
+                    until: super::later(now, delay),
+                    deadline: super::later(now, self.policy.stop_timeout),
                     signal,
                 };
                 vec![Action::Hold { signal, delay }]
             }
             Phase::Running if shutdown => {
-                vec![self.stop(signal, now + self.policy.stop_timeout, now, Cause::Forward)]
+                let deadline = super::later(now, self.policy.stop_timeout);
+                vec![self.stop(signal, deadline, now, Cause::Forward)]
             }
             Phase::Delaying {
                 deadline,
@@ -212,87 +246,82 @@ impl State {
             Phase::Running | Phase::Delaying { .. } | Phase::Stopping { .. } if !shutdown => {
                 vec![self.forward(signal, Cause::Forward)]
             }
-            Phase::Stopping { .. } => {
-                self.phase = Phase::Killed;
-                vec![kill_group(Cause::SecondSignal)]
+            Phase::Stopping { .. } => vec![self.kill_all(None, now, KillCause::SecondSignal)],
+            Phase::Draining { code, .. } if shutdown => {
+                vec![self.kill_all(Some(code), now, KillCause::SecondSignal)]
             }
-            Phase::Draining {
-                code,
-                killed: false,
-                ..
-            } if shutdown => {
-                self.phase = Phase::Draining {
-                    code,
-                    deadline: now + KILL_GRACE,
-                    killed: true,
-                };
-                vec![kill_group(Cause::SecondSignal)]
-            }
-            // The group is already dying, or the main child is gone and there is no
+            // Everything is already dying, or the main child is gone and there is no
             // one left to forward to but stragglers that are being stopped anyway.
-            Phase::Running | Phase::Delaying { .. } | Phase::Killed | Phase::Draining { .. } => {
-                Vec::new()
-            }
+            Phase::Running
+            | Phase::Delaying { .. }
+            | Phase::Killed { .. }
+            | Phase::Draining { .. } => Vec::new(),
         }
     }
 
-    /// The main child exited: remember its code and stop what is left of its group.
+    /// The main child exited: remember its code and stop everything left.
+    ///
+    /// During a stop, the rest gets what is left of the stop timeout rather than a new
+    /// one, so liftoff still finishes within the budget the platform was promised.
     fn on_main_exit(&mut self, status: Status, now: Instant) -> Vec<Action> {
+        self.main_status = Some(status);
         let code = status.code();
         let code = if self.policy.success_codes.contains(&code) {
             0
         } else {
             code
         };
-        if self.phase == Phase::Killed {
-            self.phase = Phase::Draining {
-                code,
-                deadline: now + KILL_GRACE,
-                killed: true,
-            };
-            return Vec::new();
-        }
-        let deadline = now + self.policy.stop_timeout;
-        self.phase = Phase::Draining {
-            code,
-            deadline,
-            killed: false,
+        let fresh = super::later(now, self.policy.stop_timeout);
+        let deadline = match self.phase {
+            Phase::Running => fresh,
+            Phase::Delaying { deadline, .. } | Phase::Stopping { deadline, .. } => {
+                deadline.min(fresh)
+            }
+            Phase::Killed { again, .. } => {
+                self.phase = Phase::Killed {
+                    code: Some(code),
+                    again,
+                };
+                return Vec::new();
+            }
+            // The main child exits once; a second report changes nothing.
+            Phase::Draining { .. } => return Vec::new(),
         };
-        let stop = Action::Send {
-            to: SignalTarget::Group,
+        self.phase = Phase::Draining { code, deadline };
+        vec![Action::KillAll {
             signal: Signal::TERM,
-            cause: Cause::MainExited,
-        };
-        vec![stop]
+            cause: KillCause::MainExited,
+        }]
     }
 
     /// Nothing left to reap: done once the main child has been reaped.
     fn on_no_children(&mut self) -> Vec<Action> {
         match self.phase {
-            Phase::Draining { code, .. } => vec![Action::Exit(code)],
+            Phase::Draining { code, .. }
+            | Phase::Killed {
+                code: Some(code), ..
+            } => vec![Action::Exit(code)],
             // Unreachable while the main child is unreaped: it is our child.
-            Phase::Running | Phase::Delaying { .. } | Phase::Stopping { .. } | Phase::Killed => {
-                Vec::new()
-            }
+            Phase::Running
+            | Phase::Delaying { .. }
+            | Phase::Stopping { .. }
+            | Phase::Killed { code: None, .. } => Vec::new(),
         }
     }
 
-    /// A deadline passed: resend, escalate to SIGKILL, or give up waiting.
+    /// A deadline passed: resend, or SIGKILL everything (again).
     fn on_timer(&mut self, now: Instant) -> Vec<Action> {
         match self.phase {
-            Phase::Delaying { deadline, .. } if now >= deadline => {
-                self.phase = Phase::Killed;
-                vec![kill_group(Cause::StopTimeout)]
+            Phase::Delaying { deadline, .. } | Phase::Stopping { deadline, .. }
+                if now >= deadline =>
+            {
+                vec![self.kill_all(None, now, KillCause::StopTimeout)]
             }
             Phase::Delaying {
                 until,
                 deadline,
                 signal,
             } if now >= until => vec![self.stop(signal, deadline, now, Cause::DrainDelayOver)],
-            Phase::Stopping { deadline, .. } if now >= deadline => {
-                self.phase = Phase::Killed;
-                vec![kill_group(Cause::StopTimeout)]
-            }
             Phase::Stopping {
                 deadline,
                 resend: Some((at, signal)),
@@ -303,27 +332,18 @@ impl State {
                 };
                 vec![self.forward(signal, Cause::Resend)]
             }
-            Phase::Draining {
-                code,
-                deadline,
-                killed,
-            } if now >= deadline => {
-                if killed {
-                    return vec![Action::Exit(code)];
-                }
-                self.phase = Phase::Draining {
-                    code,
-                    deadline: now + KILL_GRACE,
-                    killed: true,
-                };
-                vec![kill_group(Cause::DrainTimeout)]
+            Phase::Draining { code, deadline } if now >= deadline => {
+                vec![self.kill_all(Some(code), now, KillCause::DrainTimeout)]
+            }
+            Phase::Killed { code, again } if now >= again => {
+                vec![self.kill_all(code, now, KillCause::Leftover)]
             }
             // Woken early (timers are not exact): wait again for the same deadline.
             Phase::Running
             | Phase::Delaying { .. }
             | Phase::Stopping { .. }
-            | Phase::Killed
-            | Phase::Draining { .. } => Vec::new(),
+            | Phase::Draining { .. }
+            | Phase::Killed { .. } => Vec::new(),
         }
     }
 
@@ -334,10 +354,22 @@ impl State {
             .policy
             .table
             .resend_stop_after()
-            .map(|after| (now + after, signal))
+            .map(|after| (super::later(now, after), signal))
             .filter(|(at, _)| *at < deadline);
         self.phase = Phase::Stopping { deadline, resend };
         self.forward(signal, cause)
+    }
+
+    /// SIGKILL to everything, and again after [`KILL_GRACE`] for whatever is left then.
+    fn kill_all(&mut self, code: Option<i32>, now: Instant, cause: KillCause) -> Action {
+        self.phase = Phase::Killed {
+            code,
+            again: super::later(now, KILL_GRACE),
+        };
+        Action::KillAll {
+            signal: Signal::KILL,
+            cause,
+        }
     }
 
     /// Sends `signal` to the configured target.
@@ -347,15 +379,6 @@ impl State {
             signal,
             cause,
         }
-    }
-}
-
-/// SIGKILL to the whole process group, whatever the forwarding target.
-fn kill_group(cause: Cause) -> Action {
-    Action::Send {
-        to: SignalTarget::Group,
-        signal: Signal::KILL,
-        cause,
     }
 }
 

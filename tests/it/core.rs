@@ -171,6 +171,23 @@ fn layers_reach_the_plan_and_flags_win() {
 }
 
 #[test]
+fn keys_that_mean_nothing_to_the_server_are_warned_about() {
+    let project = Project::new(&format!("{}\n[dev.env]\nX = \"1\"\n", app_config()));
+    let plan = project.plan(&["dev", "--workers", "3"], &[("LIFTOFF_THREADS", "2")]);
+    let warnings = plan["warnings"].to_string();
+    assert!(
+        warnings.contains("workers (from flag --workers) has no effect on a flask profile"),
+        "{warnings}"
+    );
+    assert!(
+        !warnings.contains("threads"),
+        "the environment applies to every profile: {warnings}"
+    );
+    let plan = project.plan(&["prod"], &[]);
+    assert_eq!(plan["warnings"], serde_json::json!([]), "{plan}");
+}
+
+#[test]
 fn the_environment_never_selects_the_profile() {
     let project = Project::new(&app_config());
     let vars = [
@@ -187,6 +204,11 @@ fn the_environment_never_selects_the_profile() {
             (plan["profile"].as_str(), plan["server"].as_str()),
             (Some("prod"), Some("gunicorn")),
             "{args:?}"
+        );
+        let warnings = plan["warnings"].to_string();
+        assert!(
+            warnings.contains("LIFTOFF_PROFILE is ignored"),
+            "{warnings}"
         );
     }
     let explain = project.run(&["config", "--explain"], &vars);
@@ -205,6 +227,22 @@ fn exit_codes_follow_the_contract() {
     let script = script.display().to_string();
     let cases: &[(&[&str], i32, &str)] = &[
         (&["sh", "-c", "exit 7"], 7, ""),
+        (&["--success-code", "7", "sh", "-c", "exit 7"], 0, ""),
+        (
+            &["--success-code", "300", "sh", "-c", "exit 7"],
+            78,
+            "300 is not an exit status",
+        ),
+        (
+            &["run", "--port", "3", "--", "sh"],
+            2,
+            "`--port` is not a program",
+        ),
+        (
+            &["--stop-timeout", "-1", "sh"],
+            78,
+            "`-1` is not a duration",
+        ),
         (
             &["no-such-program-xyz"],
             127,
@@ -284,6 +322,7 @@ fn configuration_errors_are_one_clear_line_and_exit_78() {
             err.starts_with("liftoff: error: ") && err.contains(needle),
             "{config:?}: {err:?} lacks {needle:?}"
         );
+        assert_eq!(err.lines().count(), 1, "one line: {err:?}");
     }
 }
 
@@ -367,20 +406,26 @@ fn check_passes_a_good_file_and_lists_every_problem_of_a_bad_one() {
     let out = project.run(&["check"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let bad = format!(
-        "{}\n[broken]\ncommand = [\"no-such-tool-xyz\"]\n[empty]\nport = 1\n",
+        "{}\n[broken]\ncommand = [\"no-such-tool-xyz\"]\n[empty]\nport = 1\n[typo]\nwrokers = 1\n",
         app_config()
     );
     let project = Project::new(&bad);
-    let out = project.run(&["check"], &[]);
+    let out = project.run(&["check"], &[("LIFTOFF_NOSUCH", "1")]);
     assert_eq!(out.status.code(), Some(78));
     let err = stderr(&out);
+    for needle in [
+        "[broken]: program `no-such-tool-xyz` not found",
+        "[empty] runs nothing",
+        "[typo]: unknown key `wrokers`",
+        "environment variable LIFTOFF_NOSUCH: unknown key",
+        "4 problems found",
+    ] {
+        assert!(err.contains(needle), "{err} lacks {needle:?}");
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        err.contains("[broken]") && err.contains("no-such-tool-xyz"),
-        "{err}"
-    );
-    assert!(
-        err.contains("[empty]") && err.contains("runs nothing"),
-        "{err}"
+        text.contains("ok: prod:") && text.contains("ok: dev:"),
+        "clean profiles are still resolved: {text}"
     );
     let nowhere = Project::new("");
     std::fs::remove_file(nowhere.dir.join("liftoff.toml")).unwrap();
@@ -482,4 +527,33 @@ fn flask_serves_health_through_liftoff_dev() {
     let log = server.log.lock().unwrap().clone();
     assert!(log.contains("dev:") && log.contains("reload off"), "{log}");
     server.stop();
+}
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_crash() {
+    let project = Project::new(&app_config());
+    for args in [
+        &["--help"][..],
+        &["plan", "sh"],
+        &["config", "dev", "--explain"],
+        &["check"],
+    ] {
+        // A pipe whose read end is closed before liftoff writes: every write is EPIPE.
+        let (read, write) = nix::unistd::pipe().unwrap();
+        drop(read);
+        let out = liftoff()
+            .current_dir(&project.dir)
+            .env("PATH", support::path_with_venv())
+            .args(args)
+            .stdout(Stdio::from(write))
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("panicked"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
 }

@@ -125,6 +125,23 @@ impl Running {
         out.iter().find(|(_, l)| l == line).map(|(at, _)| *at)
     }
 
+    /// Every stdout line so far.
+    fn lines(&self) -> Vec<String> {
+        self.out
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, l)| l.clone())
+            .collect()
+    }
+
+    /// Waits until stdout printed `line` or liftoff exited, whichever comes first.
+    fn wait_printed_or_exit(&mut self, line: &str, deadline: Duration) {
+        support::wait_until(deadline, &format!("{line:?} on stdout"), || {
+            self.printed(line).is_some() || self.child.try_wait().unwrap().is_some()
+        });
+    }
+
     /// Sends `signal` to liftoff.
     fn signal(&self, signal: Signal) {
         kill(Pid::from_raw(self.child.id() as i32), signal).unwrap();
@@ -331,6 +348,70 @@ fn sigterm_during_the_wait_ends_it_at_once() {
         );
         assert!(liftoff.started.elapsed() < Duration::from_secs(30));
     }
+}
+
+/// The venv's Python and the helper that prints every signal it receives.
+fn signal_echo() -> [String; 2] {
+    let python = support::venv_bin().join("python");
+    let echo = support::repo_root().join("tests/helpers/signal_echo.py");
+    [python, echo].map(|p| p.display().to_string())
+}
+
+/// Sends HUP while liftoff waits for a port, then opens the port: the server starts,
+/// never sees the HUP, and stops on TERM as usual.
+fn a_hup_during_the_wait_is_dropped(mode: &str) {
+    let dir = Dir::new(None);
+    let port = support::free_port();
+    let target = format!("tcp://127.0.0.1:{port}");
+    let [python, echo] = signal_echo();
+    let args = [
+        "-v",
+        "--mode",
+        mode,
+        "--wait-for",
+        &target,
+        "--wait-timeout",
+        "60s",
+    ];
+    let mut liftoff = Running::start(&dir.0, &[&args[..], &[&python, &echo]].concat());
+    liftoff.wait_log("waiting up to 1m for", Duration::from_secs(10));
+    liftoff.signal(Signal::SIGHUP);
+    // The HUP is pending at liftoff once kill returns; the wait takes every pending
+    // signal after each probe, so it is taken before the probe that finds the port.
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    liftoff.wait_printed_or_exit("ready", Duration::from_secs(30));
+    assert!(
+        liftoff.printed("ready").is_some(),
+        "{mode}: {}",
+        liftoff.log()
+    );
+    liftoff.signal(Signal::SIGTERM);
+    let (status, _) = liftoff.wait_exit(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{mode}: {}", liftoff.log());
+    assert_eq!(
+        liftoff.lines(),
+        ["ready", "signal 15"],
+        "{mode}: the server got TERM and no HUP\n{}",
+        liftoff.log()
+    );
+    assert!(
+        liftoff.log().contains(
+            "received a signal while waiting for dependencies: dropped, no program runs yet to forward it to signal=SIGHUP"
+        ),
+        "{mode}: {}",
+        liftoff.log()
+    );
+    drop(listener);
+}
+
+#[test]
+fn a_hup_during_the_wait_is_dropped_in_exec_mode() {
+    a_hup_during_the_wait_is_dropped("exec");
+}
+
+#[test]
+fn a_hup_during_the_wait_is_dropped_in_supervise_mode() {
+    a_hup_during_the_wait_is_dropped("supervise");
 }
 
 #[test]
@@ -565,6 +646,30 @@ fn sigterm_during_a_before_step_stops_it_and_starts_nothing() {
 }
 
 #[test]
+fn before_steps_get_the_profiles_signal_table() {
+    // The step has HUP's default action (death); the profile drops HUP, so the step
+    // must never see it.
+    let dir = Dir::new(Some(
+        "[worker]\ncommand = [\"sh\", \"-c\", \"echo server\"]\n\
+         before = [[\"sh\", \"-c\", \"echo step ready; while [ ! -e go ]; do sleep 0.05; done; echo step done\"]]\n\
+         signals = { HUP = \"ignore\" }\n",
+    ));
+    let mut liftoff = Running::start(&dir.0, &["-v", "worker"]);
+    liftoff.wait_printed_or_exit("step ready", Duration::from_secs(10));
+    liftoff.signal(Signal::SIGHUP);
+    liftoff.wait_log("received signal signal=SIGHUP", Duration::from_secs(10));
+    dir.write("go", "");
+    let (status, _) = liftoff.wait_exit(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{}", liftoff.log());
+    assert_eq!(
+        liftoff.lines(),
+        ["step ready", "step done", "server"],
+        "{}",
+        liftoff.log()
+    );
+}
+
+#[test]
 fn supervised_programs_and_before_steps_run_as_the_user() {
     if !support::privileged_or_skip("supervised_programs_and_before_steps_run_as_the_user") {
         return;
@@ -598,7 +703,7 @@ fn exec_mode_refuses_a_drain_delay() {
     let out = dir.run(&["--mode", "exec", "--drain-delay", "1s", "true"], &[]);
     assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("drain_delay (from flag --drain-delay) needs liftoff to stay the server's parent, but mode is exec (from flag --mode)"),
+        stderr(&out).contains("drain_delay (from flag --drain-delay) needs liftoff to stay the program's parent, but mode is exec (from flag --mode)"),
         "{}",
         stderr(&out)
     );

@@ -8,6 +8,8 @@
 
 mod exits;
 mod forwarding;
+mod modes;
+mod orphans;
 mod reaping;
 mod servers;
 mod terminal;
@@ -319,6 +321,7 @@ pub fn with_liftoff_env(cmd: &mut Command) {
         };
     }
     cmd.stdin(Stdio::null());
+    support::default_signals(cmd);
 }
 
 /// A fresh directory for one test's files (config files, scripts).

@@ -52,7 +52,33 @@ pub fn liftoff() -> Command {
         }
     }
     cmd.stdin(Stdio::null());
+    default_signals(&mut cmd);
     cmd
+}
+
+/// Starts `cmd` with every signal at its default action and none blocked, as a container
+/// runtime starts an entrypoint.
+///
+/// Tests must not depend on how the test runner was started: a background job of a
+/// non-interactive shell (`cmd &`) inherits SIGINT and SIGQUIT ignored, and liftoff
+/// rightly passes inherited ignored signals on to its program.
+pub fn default_signals(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec this makes only async-signal-safe calls (signal,
+    // sigprocmask) on values prepared on the stack, and allocates nothing.
+    unsafe {
+        cmd.pre_exec(|| {
+            for sig in 1..32 {
+                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
+            }
+            let mut empty = std::mem::MaybeUninit::<libc::sigset_t>::zeroed();
+            libc::sigemptyset(empty.as_mut_ptr());
+            libc::sigprocmask(libc::SIG_SETMASK, empty.as_ptr(), std::ptr::null_mut());
+            Ok(())
+        })
+    }
 }
 
 /// Runs `liftoff ARGS` in `dir` and captures its output.

@@ -98,7 +98,10 @@ fn a_second_shutdown_signal_skips_the_delay_and_a_third_kills() {
     assert_eq!(s.handle(Event::Timer, at(t0, 5.0)), [], "no second forward");
     assert_eq!(
         s.handle(Event::Signal(Signal::TERM), at(t0, 6.0)),
-        [send(Group, Signal::KILL, Cause::SecondSignal)]
+        [Action::KillAll {
+            signal: Signal::KILL,
+            cause: KillCause::SecondSignal
+        }]
     );
     assert_eq!(
         s.shutdown(),
@@ -139,7 +142,10 @@ fn a_delay_as_long_as_the_stop_timeout_ends_in_sigkill() {
     s.handle(Event::Signal(Signal::TERM), t0);
     assert_eq!(
         s.handle(Event::Timer, at(t0, 3.0)),
-        [send(Group, Signal::KILL, Cause::StopTimeout)],
+        [Action::KillAll {
+            signal: Signal::KILL,
+            cause: KillCause::StopTimeout
+        }],
         "the stop timeout wins (plan warns about this budget)"
     );
 }
@@ -155,7 +161,10 @@ fn the_server_exiting_during_the_delay_ends_it() {
     };
     assert_eq!(
         s.handle(exited, at(t0, 1.0)),
-        [send(Group, Signal::TERM, Cause::MainExited)]
+        [Action::KillAll {
+            signal: Signal::TERM,
+            cause: KillCause::MainExited
+        }]
     );
     assert_eq!(s.handle(Event::NoChildren, at(t0, 1.1)), [Action::Exit(0)]);
 }

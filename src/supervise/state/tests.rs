@@ -34,6 +34,11 @@ fn send(to: SignalTarget, signal: Signal, cause: Cause) -> Action {
     Action::Send { to, signal, cause }
 }
 
+/// A signal to everything liftoff started.
+fn kill_all(signal: Signal, cause: KillCause) -> Action {
+    Action::KillAll { signal, cause }
+}
+
 use SignalTarget::{Child, Group};
 
 /// SIGALRM, which has no constant (liftoff itself never names it).
@@ -136,6 +141,24 @@ fn rewritten_shutdown_signal_is_what_the_child_gets() {
 }
 
 #[test]
+fn a_signal_rewritten_to_a_shutdown_signal_stops_like_one() {
+    let t0 = Instant::now();
+    let mut table = SignalTable::empty();
+    table.set(Signal::HUP, Rewrite::Forward(Signal::TERM));
+    let mut s = state(table, Child);
+    assert_eq!(
+        s.handle(Event::Signal(Signal::HUP), t0),
+        [send(Child, Signal::TERM, Cause::Forward)]
+    );
+    assert_eq!(s.deadline(), Some(t0 + STOP), "the stop timeout is armed");
+    assert_eq!(s.shutdown(), Some(Signal::HUP));
+    assert_eq!(
+        s.handle(Event::Signal(Signal::HUP), at(t0, 1.0)),
+        [kill_all(Signal::KILL, KillCause::SecondSignal)]
+    );
+}
+
+#[test]
 fn ignored_shutdown_signal_does_nothing_at_all() {
     let t0 = Instant::now();
     let mut table = SignalTable::empty();
@@ -151,7 +174,7 @@ fn ignored_shutdown_signal_does_nothing_at_all() {
 }
 
 #[test]
-fn second_shutdown_signal_kills_the_group_at_once() {
+fn second_shutdown_signal_kills_everything_at_once() {
     for (first, second) in [
         (Signal::TERM, Signal::TERM),
         (Signal::TERM, Signal::INT),
@@ -163,10 +186,14 @@ fn second_shutdown_signal_kills_the_group_at_once() {
         let actions = s.handle(Event::Signal(second), at(t0, 0.5));
         assert_eq!(
             actions,
-            [send(Group, Signal::KILL, Cause::SecondSignal)],
+            [kill_all(Signal::KILL, KillCause::SecondSignal)],
             "{first} then {second}"
         );
-        assert_eq!(s.deadline(), None, "nothing left to time once KILL is sent");
+        assert_eq!(
+            s.deadline(),
+            Some(at(t0, 0.5) + KILL_GRACE),
+            "KILL again for what was forked meanwhile"
+        );
         assert_eq!(
             s.handle(Event::Signal(second), at(t0, 0.6)),
             [],
@@ -188,7 +215,7 @@ fn other_signals_are_still_forwarded_while_stopping() {
 }
 
 #[test]
-fn stop_deadline_kills_the_group() {
+fn stop_deadline_kills_everything() {
     let t0 = Instant::now();
     let mut s = state(SignalTable::empty(), Child);
     s.handle(Event::Signal(Signal::TERM), t0);
@@ -199,9 +226,9 @@ fn stop_deadline_kills_the_group() {
     );
     assert_eq!(
         s.handle(Event::Timer, at(t0, 10.0)),
-        [send(Group, Signal::KILL, Cause::StopTimeout)]
+        [kill_all(Signal::KILL, KillCause::StopTimeout)]
     );
-    assert_eq!(s.deadline(), None);
+    assert_eq!(s.deadline(), Some(at(t0, 10.0) + KILL_GRACE));
     // The KILL shows up as the main child's status: 137.
     assert_eq!(
         s.handle(main_exit(Status::Killed(libc::SIGKILL)), at(t0, 10.1)),
@@ -227,7 +254,7 @@ fn gunicorn_gets_the_stop_signal_once_more_in_case_it_lost_it() {
     assert_eq!(s.handle(Event::Timer, at(t0, 5.0)), [], "only once");
     assert_eq!(
         s.handle(Event::Timer, at(t0, 10.0)),
-        [send(Group, Signal::KILL, Cause::StopTimeout)]
+        [kill_all(Signal::KILL, KillCause::StopTimeout)]
     );
 }
 
@@ -296,11 +323,12 @@ fn success_codes_become_zero() {
 }
 
 #[test]
-fn main_exit_stops_the_rest_of_the_group_then_kills_it_at_the_timeout() {
+fn main_exit_stops_everything_left_then_kills_it_at_the_timeout() {
     let t0 = Instant::now();
     let mut s = state(SignalTable::gunicorn(), Child);
     let actions = s.handle(main_exit(Status::Exited(3)), t0);
-    assert_eq!(actions, [send(Group, Signal::TERM, Cause::MainExited)]);
+    assert_eq!(actions, [kill_all(Signal::TERM, KillCause::MainExited)]);
+    assert_eq!(s.main_status(), Some(Status::Exited(3)));
     assert_eq!(s.deadline(), Some(t0 + STOP));
     assert_eq!(
         s.handle(
@@ -314,28 +342,52 @@ fn main_exit_stops_the_rest_of_the_group_then_kills_it_at_the_timeout() {
     );
     assert_eq!(
         s.handle(Event::Timer, at(t0, 10.0)),
-        [send(Group, Signal::KILL, Cause::DrainTimeout)]
+        [kill_all(Signal::KILL, KillCause::DrainTimeout)]
     );
     assert_eq!(s.deadline(), Some(at(t0, 10.0) + KILL_GRACE));
     assert_eq!(s.handle(Event::NoChildren, at(t0, 10.1)), [Action::Exit(3)]);
 }
 
 #[test]
-fn stragglers_outside_the_group_do_not_hold_liftoff_forever() {
+fn liftoff_exits_only_once_no_child_is_left() {
     let t0 = Instant::now();
     let mut s = state(SignalTable::empty(), Group);
     s.handle(main_exit(Status::Exited(0)), t0);
     s.handle(Event::Timer, at(t0, 10.0));
-    assert_eq!(
-        s.handle(Event::Timer, at(t0, 10.5)),
-        [],
-        "grace not over yet"
-    );
-    assert_eq!(s.handle(Event::Timer, at(t0, 11.0)), [Action::Exit(0)]);
+    assert_eq!(s.handle(Event::Timer, at(t0, 10.5)), [], "woken early");
+    // Something survived the first SIGKILL (forked while the tree was walked, or
+    // stuck in the kernel): it gets another, again and again, and liftoff waits.
+    for round in 1..=5 {
+        let now = at(t0, 10.0 + f64::from(round));
+        assert_eq!(
+            s.handle(Event::Timer, now),
+            [kill_all(Signal::KILL, KillCause::Leftover)],
+            "round {round}"
+        );
+        assert_eq!(s.deadline(), Some(now + KILL_GRACE));
+    }
+    assert_eq!(s.handle(Event::NoChildren, at(t0, 15.5)), [Action::Exit(0)]);
 }
 
 #[test]
-fn a_shutdown_signal_while_draining_kills_the_group_at_once() {
+fn main_exit_during_a_stop_leaves_the_rest_only_what_is_left_of_the_stop_timeout() {
+    let t0 = Instant::now();
+    let mut s = state(SignalTable::empty(), Child);
+    s.handle(Event::Signal(Signal::TERM), t0);
+    assert_eq!(
+        s.handle(main_exit(Status::Exited(0)), at(t0, 7.0)),
+        [kill_all(Signal::TERM, KillCause::MainExited)]
+    );
+    assert_eq!(s.deadline(), Some(t0 + STOP), "not a new stop timeout");
+    assert_eq!(
+        s.handle(Event::Timer, t0 + STOP),
+        [kill_all(Signal::KILL, KillCause::DrainTimeout)]
+    );
+    assert_eq!(s.handle(Event::NoChildren, at(t0, 10.1)), [Action::Exit(0)]);
+}
+
+#[test]
+fn a_shutdown_signal_while_draining_kills_everything_at_once() {
     let t0 = Instant::now();
     let mut s = state(SignalTable::empty(), Group);
     s.handle(main_exit(Status::Exited(0)), t0);
@@ -345,7 +397,7 @@ fn a_shutdown_signal_while_draining_kills_the_group_at_once() {
         "no main child to forward to"
     );
     let actions = s.handle(Event::Signal(Signal::TERM), at(t0, 1.0));
-    assert_eq!(actions, [send(Group, Signal::KILL, Cause::SecondSignal)]);
+    assert_eq!(actions, [kill_all(Signal::KILL, KillCause::SecondSignal)]);
     assert_eq!(s.deadline(), Some(at(t0, 1.0) + KILL_GRACE));
     assert_eq!(s.handle(Event::Signal(Signal::TERM), at(t0, 1.1)), []);
 }
@@ -405,4 +457,51 @@ fn idle_supervision_has_no_deadline() {
     );
     s.handle(Event::Signal(Signal::HUP), Instant::now());
     assert_eq!(s.deadline(), None);
+}
+
+#[test]
+fn huge_durations_never_overflow_a_deadline() {
+    let t0 = Instant::now();
+    let policy = |stop_timeout, drain_delay| Policy {
+        target: Group,
+        table: SignalTable::gunicorn(),
+        stop_timeout,
+        success_codes: Vec::new(),
+        drain_delay,
+    };
+    for (stop, drain) in [
+        (Duration::MAX, Duration::ZERO),
+        (Duration::MAX, Duration::MAX),
+        (STOP, Duration::MAX),
+    ] {
+        let mut s = State::new(policy(stop, drain), MAIN);
+        s.handle(Event::Signal(Signal::TERM), t0);
+        let deadline = s.deadline().expect("a deadline");
+        assert!(deadline > at(t0, 1.0), "{stop:?} {drain:?}: {deadline:?}");
+        assert_eq!(
+            s.handle(Event::Timer, at(t0, 1.0)),
+            [],
+            "{stop:?} {drain:?}"
+        );
+        let mut s = State::new(policy(stop, drain), MAIN);
+        s.handle(main_exit(Status::Exited(0)), t0);
+        assert!(s.deadline().expect("a deadline") > at(t0, 1.0));
+    }
+}
+
+#[test]
+fn statuses_read_as_words_in_the_final_log_line() {
+    let rt = libc::SIGRTMIN() + 3;
+    let rows = [
+        (Status::Exited(5), "exited with 5".to_string()),
+        (
+            Status::Killed(libc::SIGTERM),
+            "killed by SIGTERM".to_string(),
+        ),
+        (Status::Killed(rt), "killed by SIGRTMIN+3".to_string()),
+        (Status::Killed(32), "killed by signal 32".to_string()),
+    ];
+    for (status, text) in rows {
+        assert_eq!(status.to_string(), text);
+    }
 }

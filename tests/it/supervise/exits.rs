@@ -85,6 +85,41 @@ fn success_codes_become_zero() {
 }
 
 #[test]
+fn the_final_status_is_logged_at_debug_level_with_its_fields() {
+    let (code, log) = supervise(&[
+        "-v",
+        "--success-code",
+        "143",
+        "run",
+        "--",
+        "sh",
+        "-c",
+        "kill -TERM $$",
+    ]);
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains(
+            "DEBUG final status: all children reaped, exiting code=0 status=killed by SIGTERM\n"
+        ),
+        "the code after success_codes, the status before, no shutdown field\n{log}"
+    );
+    let mut cmd = liftoff();
+    cmd.args(["-v", "--mode", "supervise", "run", "--", "sh", "-c"]);
+    cmd.arg("echo ready; exec sleep 1000");
+    let mut run = Running::start(cmd, false);
+    run.expect(Stream::Out, "ready", PROMPTLY);
+    run.signal(libc::SIGINT);
+    assert_eq!(run.wait(PROMPTLY), 130, "{}", run.transcript());
+    assert!(
+        run.transcript().contains(
+            "final status: all children reaped, exiting code=130 status=killed by SIGINT shutdown=SIGINT"
+        ),
+        "{}",
+        run.transcript()
+    );
+}
+
+#[test]
 fn exec_failure_after_fork_is_127_or_126() {
     let dir = scratch("exec-failure");
     let rows = [
@@ -105,6 +140,28 @@ fn exec_failure_after_fork_is_127_or_126() {
         assert!(
             log.contains(script.to_str().unwrap()) && log.contains(message),
             "{log}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_interpreter_reads_the_same_in_exec_and_supervise_mode() {
+    let dir = scratch("missing-interpreter");
+    let script = dir.join("server");
+    std::fs::write(&script, "#!/nonexistent/interpreter\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = script.to_str().unwrap();
+    for mode in ["exec", "supervise"] {
+        let mut cmd = liftoff();
+        cmd.args(["--mode", mode, "run", "--", script]);
+        let mut run = Running::start(cmd, false);
+        let code = run.wait(PROMPTLY);
+        let log = run.transcript();
+        assert_eq!(code, 127, "{mode}\n{log}");
+        assert!(
+            log.contains(script)
+                && log.contains("(the program, or the interpreter on its #! line, is missing)"),
+            "{mode}\n{log}"
         );
     }
 }

@@ -28,6 +28,16 @@ fn under_a_terminal_the_shell_reads_input_and_ctrl_c_interrupts_sleep() {
 /// `child`, and returns what liftoff was started with (its "SigBlk"/"SigIgn" lines),
 /// what the child printed, and liftoff's exit code.
 fn masks(options: &[&str], as_pid_1: bool, child: &[&str]) -> (Vec<String>, Vec<String>, i32) {
+    let args = [&["--mode", "supervise", "run", "--"], child].concat();
+    started_and_seen(options, as_pid_1, &args)
+}
+
+/// Like [`masks`], for any liftoff command line `args`.
+fn started_and_seen(
+    options: &[&str],
+    as_pid_1: bool,
+    args: &[&str],
+) -> (Vec<String>, Vec<String>, i32) {
     let mut cmd = Command::new(python());
     cmd.arg(helper("exec_with.py")).args(options).arg("--");
     if as_pid_1 {
@@ -36,7 +46,7 @@ fn masks(options: &[&str], as_pid_1: bool, child: &[&str]) -> (Vec<String>, Vec<
     } else {
         cmd.arg(support::liftoff_bin());
     }
-    cmd.args(["--mode", "supervise", "run", "--"]).args(child);
+    cmd.args(args);
     with_liftoff_env(&mut cmd);
     let mut run = Running::start(cmd, false);
     let code = run.wait(PROMPTLY);
@@ -117,4 +127,22 @@ fn an_inherited_ignored_chld_keeps_the_exit_code_and_reaches_the_child() {
     let chld_bit = 1 << (libc::SIGCHLD - 1);
     assert_eq!(standard_bits(&started[1]), chld_bit, "{started:?}");
     assert_ne!(standard_bits(&seen[0]) & chld_bit, 0, "{seen:?}");
+}
+
+#[test]
+fn after_before_steps_the_program_still_gets_an_inherited_ignored_chld() {
+    // Supervising the steps takes CHLD back for liftoff; exec mode must put the
+    // inherited SIG_IGN back before exec, as supervise mode does for its child.
+    for mode in ["exec", "supervise"] {
+        let args = [
+            &["--mode", mode, "--before", "true", "--"][..],
+            &grep_status(),
+        ]
+        .concat();
+        let (started, seen, code) = started_and_seen(&["--ignore", "CHLD"], false, &args);
+        assert_eq!(code, 0, "{mode}");
+        assert_eq!(seen, started, "{mode}");
+        let chld_bit = 1 << (libc::SIGCHLD - 1);
+        assert_eq!(standard_bits(&seen[1]), chld_bit, "{mode}: {seen:?}");
+    }
 }
