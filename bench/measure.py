@@ -337,22 +337,25 @@ def bench_reaping(inits: list[Init], a) -> dict:
     """5: as PID 1, a child double-forks N orphans; wall, the init's CPU, zombies left."""
     inits = [i for i in inits if i.supervises]
     orphans = str(a.helpers / "orphans")
-    res = {}
-    for i in inits:
-        runs = []
-        for _ in range(a.repeat):
+    runs: dict[str, list[dict]] = {i.name: [] for i in inits}
+    # Round-robin over the inits: load on a shared machine drifts over the minute this
+    # takes, and back-to-back runs of one init would charge the drift to it alone.
+    for _ in range(a.repeat):
+        for i in inits:
             argv = ["unshare", "--pid", "--fork", "--mount-proc"] + i.pid1 + [orphans, str(a.orphans)]
             line = run_quiet(argv, timeout=300).stdout.strip().splitlines()[-1]
-            runs.append(json.loads(line))
-        res[i.name] = {
-            "wall_ms": median([r["wall_ns"] / 1e6 for r in runs]),
-            "init_cpu_ms": median([r["init_cpu_ns"] / 1e6 for r in runs]),
-            "zombies": max(r["zombies"] for r in runs),
-            "left": max(r["left"] for r in runs),
+            runs[i.name].append(json.loads(line))
+    res = {}
+    for name, rs in runs.items():
+        res[name] = {
+            "wall_ms": median([r["wall_ns"] / 1e6 for r in rs]),
+            "init_cpu_ms": median([r["init_cpu_ns"] / 1e6 for r in rs]),
+            "zombies": max(r["zombies"] for r in rs),
+            "left": max(r["left"] for r in rs),
             "orphans": a.orphans,
-            "n": len(runs),
+            "n": len(rs),
         }
-        log(f"reaping {i.name}: {res[i.name]}")
+        log(f"reaping {name}: {res[name]}")
     return res
 
 

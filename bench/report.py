@@ -192,7 +192,7 @@ def commands(r: dict) -> str:
    (`bench/helpers/orphans.c`): fork, fork again, the middle process exits, so every
    grandchild is re-parented to PID 1. Wall time until `/proc` shows nothing but PID 1 and
    the helper; the init's CPU time from `/proc/1/schedstat` (ns); zombies left. Median of
-   {s.get('repeat')} runs, worst zombie count.
+   {s.get('repeat')} runs per init, taken round-robin over the inits; worst zombie count.
 6. **Idle**: all inits at once as PID 1 supervising `sleep`; the init's CPU ticks
    (`/proc/<pid>/stat` utime+stime), times scheduled (`/proc/<pid>/schedstat`) and context
    switches over {s.get('idle')} s.
