@@ -44,3 +44,18 @@ test: fmt clippy check-mac unit container-test
 container-test:
 	$(CARGO) build --locked
 	python3 tests/container/run.py
+
+# `make static`: a fully static liftoff (musl) that one `COPY` puts into any image
+# (Debian, Alpine, distroless): target/x86_64-unknown-linux-musl/release/liftoff.
+# `make bench`: liftoff against tini, dumb-init and catatonit (needs root); writes
+# docs/benchmarks.md and docs/img/benchmarks.png, raw output under bench/out.
+STATIC_TARGET := x86_64-unknown-linux-musl
+
+.PHONY: static bench
+
+static:
+	rustup target list --installed | grep -qx $(STATIC_TARGET) || rustup target add $(STATIC_TARGET)
+	$(CARGO) build --release --locked --target $(STATIC_TARGET)
+
+bench:
+	bench/bench.sh
