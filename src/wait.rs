@@ -306,7 +306,13 @@ fn take_stop(set: &SigSet, table: &SignalTable, timeout: Duration) -> anyhow::Re
 #[cfg(target_os = "linux")]
 fn next_signal(set: &SigSet, timeout: Duration) -> anyhow::Result<Option<i32>> {
     let timeout = libc::timespec {
-        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+        // Capped at 68 years so it fits every time_t (named through inference: musl
+        // deprecates the `time_t` alias).
+        tv_sec: timeout
+            .as_secs()
+            .min(i32::MAX as u64)
+            .try_into()
+            .unwrap_or_default(),
         tv_nsec: timeout.subsec_nanos().into(),
     };
     loop {

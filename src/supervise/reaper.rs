@@ -141,7 +141,13 @@ fn wait(set: &SigSet, deadline: Option<Instant>) -> anyhow::Result<Option<Signal
             Some(deadline) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 let timeout = libc::timespec {
-                    tv_sec: libc::time_t::try_from(left.as_secs()).unwrap_or(libc::time_t::MAX),
+                    // Capped at 68 years so it fits every time_t (named through inference: musl
+                    // deprecates the `time_t` alias).
+                    tv_sec: left
+                        .as_secs()
+                        .min(i32::MAX as u64)
+                        .try_into()
+                        .unwrap_or_default(),
                     tv_nsec: left.subsec_nanos().into(),
                 };
                 // SAFETY: as above, and `timeout` lives across the call.

@@ -86,17 +86,14 @@ fn in_child(
             // from here, where even logging is unsafe.
             libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpid());
         }
-        for raw in all_signals() {
-            if raw == libc::SIGKILL || raw == libc::SIGSTOP {
-                continue;
-            }
+        // liftoff installs no handler, so every signal it did not inherit as ignored is
+        // at its default here (execve would reset a handler anyway). Only the ignored
+        // ones need restoring: std resets SIGPIPE to default before this runs, and
+        // supervising may have taken SIGCHLD back from "ignore". One call per ignored
+        // signal instead of one per signal keeps the child's start short.
+        for raw in all_signals().filter(|&raw| contains(&inherited.ignored, raw)) {
             let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = if contains(&inherited.ignored, raw) {
-                libc::SIG_IGN
-            } else {
-                libc::SIG_DFL
-            };
-            // EINVAL for the numbers glibc keeps to itself is expected and harmless.
+            action.sa_sigaction = libc::SIG_IGN;
             libc::sigaction(raw, &action, std::ptr::null_mut());
         }
     }
