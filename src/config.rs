@@ -9,8 +9,8 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use figment::providers::{Format, Toml};
 use figment::{Figment, Metadata, Profile};
 
 use crate::exit::Failure;
@@ -40,6 +40,8 @@ pub struct ConfigFile {
     pub profiles: Vec<String>,
     /// Unknown keys and misplaced tables, each with the table it is in.
     pub problems: Vec<Problem>,
+    /// The parsed file, shared: it is parsed once and read by every layer built from it.
+    pub table: Arc<toml::Table>,
 }
 
 /// A problem in the shape of the config file.
@@ -153,7 +155,7 @@ impl Layers {
     pub fn figment(&self, profile: Option<&str>) -> Figment {
         let mut figment = Figment::new();
         if let Some(file) = &self.file {
-            figment = figment.merge(Toml::file_exact(&file.path).nested());
+            figment = figment.merge(FileLayer::new(&file.path, file.table.clone()));
         }
         figment
             .merge(PlatformEnv::new(&self.env))
@@ -207,6 +209,7 @@ fn read_file(path: &Path, chosen_by: &'static str) -> anyhow::Result<ConfigFile>
         chosen_by,
         profiles,
         problems,
+        table: Arc::new(table),
     })
 }
 
@@ -390,7 +393,7 @@ pub fn source_name<K: AsRef<str>>(md: &Metadata, profile: Option<&Profile>, path
 
 mod providers;
 pub use providers::FlagLayer;
-use providers::{LiftoffEnv, PlatformEnv};
+use providers::{FileLayer, LiftoffEnv, PlatformEnv};
 
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,48 @@ use std::sync::Arc;
 use figment::value::{Dict, Map, Value};
 use figment::{Metadata, Profile, Provider};
 
+use std::path::{Path, PathBuf};
+
 use super::{liftoff_vars, lookup, settable_from_env};
+
+/// The config file's tables as profiles (`[default]`, `[prod]`, ...), from the table
+/// `read_file` already parsed: figment's own TOML provider would read and parse the file
+/// a second time on every start.
+#[derive(Debug, Clone)]
+pub(super) struct FileLayer {
+    /// Where the file is, for messages.
+    path: PathBuf,
+    /// Its contents.
+    table: Arc<toml::Table>,
+}
+
+impl FileLayer {
+    /// A layer for the file at `path` holding `table`.
+    pub(super) fn new(path: &Path, table: Arc<toml::Table>) -> Self {
+        FileLayer {
+            path: path.to_path_buf(),
+            table,
+        }
+    }
+}
+
+impl Provider for FileLayer {
+    /// Named with the file, so errors say `liftoff.toml [prod]`.
+    fn metadata(&self) -> Metadata {
+        Metadata::from("TOML file", self.path.as_path())
+    }
+
+    /// Each top-level table is a profile; anything else was refused by `read_file`.
+    fn data(&self) -> figment::Result<Map<Profile, Dict>> {
+        let mut profiles = Map::new();
+        for (name, value) in self.table.iter() {
+            if let Value::Dict(_, dict) = Value::serialize(value)? {
+                profiles.insert(Profile::new(name), dict);
+            }
+        }
+        Ok(profiles)
+    }
+}
 
 /// The platform's own variables as inputs: `PORT` → `port`, `WEB_CONCURRENCY` → `workers`.
 #[derive(Debug, Clone)]
