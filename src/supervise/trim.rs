@@ -9,24 +9,21 @@
 //! cache. Writable or relocated mappings (data, RELRO) are never touched, since dropping
 //! them would lose their contents. The heap's free memory goes back with `malloc_trim`.
 
-use std::path::Path;
-
-/// Drops the resident pages of liftoff's own code and constant data, and trims the heap.
+/// Drops the resident pages of liftoff's own code and constants, and trims the heap.
 /// Best effort: a failure only means the memory stays resident.
+///
+/// The ranges come from the executable's own program headers (`dl_iterate_phdr`): no
+/// file is read on PID 1's start path, and only segments the loader maps without write
+/// permission are chosen, so RELRO (part of the writable segment, relocated before being
+/// made read-only) is never among them.
 pub fn give_back_startup_memory() {
-    let (Ok(exe), Ok(smaps)) = (
-        std::fs::read_link("/proc/self/exe"),
-        std::fs::read_to_string("/proc/self/smaps"),
-    ) else {
-        return;
-    };
-    for (start, end) in droppable(&smaps, &exe) {
+    for (start, end) in read_only_segments() {
         let (addr, len) = (start as *mut libc::c_void, end - start);
-        // SAFETY: the range is a whole private, read-only mapping of the executable file
-        // that holds no anonymous (written) page: MADV_DONTNEED discards nothing but
+        // SAFETY: the range lies inside a read-only PT_LOAD segment of the executable: a
+        // private file mapping that nothing writes. MADV_DONTNEED discards only
         // page-table entries, and later accesses re-read the same bytes from the file.
-        // MADV_RANDOM then keeps those re-reads to the pages used, instead of the 64 KiB
-        // the kernel maps around each fault.
+        // MADV_RANDOM then keeps those re-reads to the pages used, not the 64 KiB the
+        // kernel maps around a fault.
         unsafe {
             libc::madvise(addr, len, libc::MADV_DONTNEED);
             libc::madvise(addr, len, libc::MADV_RANDOM);
@@ -39,36 +36,48 @@ pub fn give_back_startup_memory() {
     }
 }
 
-/// The mappings of `exe` in `/proc/self/smaps` text that can be dropped: private,
-/// read-only (`r-xp` code, `r--p` constants), and without anonymous pages (a relocated
-/// RELRO page is anonymous: dropping it would undo its relocations).
-fn droppable(smaps: &str, exe: &Path) -> Vec<(usize, usize)> {
-    let mut found = Vec::new();
-    let mut current: Option<(usize, usize)> = None;
-    for line in smaps.lines() {
-        if let Some(range) = mapping(line, exe) {
-            current = range;
-        } else if let Some(kb) = line.strip_prefix("Anonymous:") {
-            let clean = kb.trim().trim_end_matches("kB").trim() == "0";
-            if let (Some(range), true) = (current.take(), clean) {
-                found.push(range);
-            }
-        }
+/// The page-aligned address ranges of the executable's read-only loadable segments.
+fn read_only_segments() -> Vec<(usize, usize)> {
+    /// Called once per loaded object, the executable first; stops after it.
+    unsafe extern "C" fn first_object(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: dl_iterate_phdr passes a valid info and the `data` given below.
+        let (info, found) = unsafe { (&*info, &mut *data.cast::<Vec<(usize, usize)>>()) };
+        let phdrs = match usize::from(info.dlpi_phnum) {
+            0 => &[][..],
+            // SAFETY: dlpi_phdr points at dlpi_phnum program headers.
+            n => unsafe { std::slice::from_raw_parts(info.dlpi_phdr, n) },
+        };
+        let base = usize::try_from(info.dlpi_addr).unwrap_or(0);
+        let segments = phdrs
+            .iter()
+            .filter(|p| p.p_type == libc::PT_LOAD && p.p_flags & libc::PF_W == 0);
+        found.extend(segments.filter_map(|p| {
+            let start = base.checked_add(usize::try_from(p.p_vaddr).ok()?)?;
+            page_inward(start, start.checked_add(usize::try_from(p.p_memsz).ok()?)?)
+        }));
+        1
+    }
+    let mut found: Vec<(usize, usize)> = Vec::new();
+    // SAFETY: the callback only reads the headers the loader hands it and writes `found`,
+    // which outlives the call.
+    unsafe {
+        libc::dl_iterate_phdr(Some(first_object), (&raw mut found).cast());
     }
     found
 }
 
-/// For a mapping's header line: `Some(Some(range))` when it is a private read-only
-/// mapping of `exe`, `Some(None)` for any other mapping, `None` for a field line.
-fn mapping(line: &str, exe: &Path) -> Option<Option<(usize, usize)>> {
-    let mut fields = line.split_whitespace();
-    let (start, end) = fields.next()?.split_once('-')?;
-    let start = usize::from_str_radix(start, 16).ok()?;
-    let end = usize::from_str_radix(end, 16).ok()?;
-    let perms = fields.next()?;
-    let path = fields.nth(3);
-    let ours = matches!(perms, "r-xp" | "r--p") && path.is_some_and(|p| Path::new(p) == exe);
-    Some((ours && start < end).then_some((start, end)))
+/// `[start, end)` shrunk to whole pages, so no neighbouring segment's page is touched.
+fn page_inward(start: usize, end: usize) -> Option<(usize, usize)> {
+    // madvise needs a page-aligned start; aarch64 kernels may use 16 or 64 KiB pages.
+    // SAFETY: sysconf only reads a system constant.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).ok()?;
+    let start = start.checked_next_multiple_of(page)?;
+    let end = end - end % page;
+    (start < end).then_some((start, end))
 }
 
 #[cfg(test)]
@@ -76,29 +85,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_clean_read_only_mappings_of_the_executable_are_dropped() {
-        let smaps = "\
-55d0a000-55d0b000 r--p 00000000 fd:01 123 /usr/local/bin/liftoff
-Rss:                 208 kB
-Anonymous:             0 kB
-55d0b000-55d2f000 r-xp 00001000 fd:01 123 /usr/local/bin/liftoff
-Rss:                1500 kB
-Anonymous:             0 kB
-55d2f000-55d3a000 r--p 00025000 fd:01 123 /usr/local/bin/liftoff
-Rss:                  48 kB
-Anonymous:            48 kB
-55d3a000-55d3b000 rw-p 00030000 fd:01 123 /usr/local/bin/liftoff
-Anonymous:             8 kB
-7f00-7f10 r-xp 00000000 fd:01 9 /usr/lib/x86_64-linux-gnu/libc.so.6
-Anonymous:             0 kB
-7f10-7f20 rw-p 00000000 00:00 0
-Anonymous:             4 kB
-";
-        let exe = Path::new("/usr/local/bin/liftoff");
+    fn ranges_shrink_to_whole_pages() {
+        // SAFETY: sysconf only reads a system constant.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap();
+        assert_eq!(page_inward(page, 3 * page), Some((page, 3 * page)));
         assert_eq!(
-            droppable(smaps, exe),
-            [(0x55d0a000, 0x55d0b000), (0x55d0b000, 0x55d2f000)]
+            page_inward(page + 1, 3 * page + 5),
+            Some((2 * page, 3 * page))
         );
-        assert!(droppable("garbage\nAnonymous: 0 kB\n", exe).is_empty());
+        assert_eq!(page_inward(page + 1, 2 * page - 1), None);
+    }
+
+    #[test]
+    fn the_executable_has_read_only_segments_and_they_hold_this_code() {
+        let segments = read_only_segments();
+        assert!(!segments.is_empty());
+        let here = read_only_segments as *const () as usize;
+        assert!(
+            segments.iter().any(|(s, e)| (*s..*e).contains(&here)),
+            "{segments:x?} vs {here:x}"
+        );
     }
 }
