@@ -358,21 +358,19 @@ impl Resolver<'_> {
     /// to its server, such as `--workers` for dev; `[default]` and the environment apply
     /// to every profile, so keys there are expected not to fit some of them.
     fn keys_without_effect(&self) -> Vec<String> {
-        let own_table = |key: &str| {
-            let value = self.figment.find_value(key).ok();
-            let from_file = matches!(
-                self.figment
-                    .find_metadata(key)
-                    .and_then(|md| md.source.as_ref()),
-                Some(figment::Source::File(_))
-            );
-            from_file && value.is_some_and(|v| v.tag().profile().is_none())
-        };
-        let from_flags = self.layers.flags.keys().map(|(key, _)| key.to_string());
-        let from_table = crate::settings::KEYS
+        // The parsed file answers "which keys are in this profile's table" directly;
+        // asking figment key by key re-merges every layer per key, which was nearly half
+        // of the exec path's start-up.
+        let profile = self.figment.profile().as_str();
+        let own_table = self
+            .layers
+            .file
             .iter()
-            .filter(|k| own_table(k))
-            .map(|k| k.to_string());
+            .filter(|_| profile != "default")
+            .filter_map(|file| file.table.get(profile.as_str())?.as_table())
+            .flat_map(|table| table.keys().cloned());
+        let from_flags = self.layers.flags.keys().map(|(key, _)| key.to_string());
+        let from_table = own_table;
         let mut keys: Vec<String> = from_flags.chain(from_table).collect();
         keys.sort();
         keys.dedup();
