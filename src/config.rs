@@ -290,46 +290,40 @@ fn check_tables(file: &str, table: &toml::Table) -> (Vec<String>, Vec<Problem>) 
 
 /// Checks that every `LIFTOFF_*` variable names a known key; returns every problem.
 fn check_env_keys(env: &[(OsString, OsString)]) -> Vec<String> {
-    let mut problems = Vec::new();
-    for (name, key) in liftoff_vars(env) {
-        let first = first_key(key);
-        if !KEYS.contains(&first.as_str()) {
-            let hint = match suggest(&first, KEYS) {
-                none if none.is_empty() => "; `liftoff config --explain` lists the keys".into(),
-                hint => hint,
-            };
-            problems.push(format!(
-                "environment variable {name}: unknown key `{first}`{hint}"
-            ));
-        } else if PROFILE_ONLY_KEYS.contains(&first.as_str()) {
-            problems.push(format!(
-                "environment variable {name}: `{first}` cannot come from the environment (the command chooses what runs); set it in a profile table"
-            ));
-        } else if key.contains("__") && !TABLE_KEYS.contains(&first.as_str()) {
-            problems.push(format!(
-                "environment variable {name}: `{first}` is not a table, so it takes no `__` part; use LIFTOFF_{}",
-                first.to_ascii_uppercase()
-            ));
-        }
-    }
-    problems
+    liftoff_vars(env)
+        .filter_map(|(name, rest)| env_key_problem(name, rest))
+        .collect()
 }
 
-/// The key a `LIFTOFF_*` name (without the prefix) sets: its first part, lowercased.
-fn first_key(rest: &str) -> String {
-    rest.split("__")
+/// What is wrong with the `LIFTOFF_*` variable `name` (`rest` without the prefix), if
+/// anything. The environment layer leaves out exactly the variables that have a problem,
+/// so what is reported and what is skipped can never disagree.
+pub(super) fn env_key_problem(name: &str, rest: &str) -> Option<String> {
+    let first = rest
+        .split("__")
         .next()
         .unwrap_or_default()
-        .to_ascii_lowercase()
-}
-
-/// Whether a `LIFTOFF_*` variable sets a key the environment may set; the others are
-/// reported by [`check_env_keys`] and left out of the layer.
-fn settable_from_env(rest: &str) -> bool {
-    let first = first_key(rest);
-    KEYS.contains(&first.as_str())
-        && !PROFILE_ONLY_KEYS.contains(&first.as_str())
-        && (!rest.contains("__") || TABLE_KEYS.contains(&first.as_str()))
+        .to_ascii_lowercase();
+    if !KEYS.contains(&first.as_str()) {
+        let hint = match suggest(&first, KEYS) {
+            none if none.is_empty() => "; `liftoff config --explain` lists the keys".into(),
+            hint => hint,
+        };
+        Some(format!(
+            "environment variable {name}: unknown key `{first}`{hint}"
+        ))
+    } else if PROFILE_ONLY_KEYS.contains(&first.as_str()) {
+        Some(format!(
+            "environment variable {name}: `{first}` cannot come from the environment (the command chooses what runs); set it in a profile table"
+        ))
+    } else if rest.contains("__") && !TABLE_KEYS.contains(&first.as_str()) {
+        Some(format!(
+            "environment variable {name}: `{first}` is not a table, so it takes no `__` part; use LIFTOFF_{}",
+            first.to_ascii_uppercase()
+        ))
+    } else {
+        None
+    }
 }
 
 /// The `LIFTOFF_*` variables that are configuration keys: (full name, name without prefix).

@@ -11,7 +11,7 @@ use figment::{Metadata, Profile, Provider};
 
 use std::path::{Path, PathBuf};
 
-use super::{liftoff_vars, lookup, settable_from_env};
+use super::{env_key_problem, liftoff_vars, lookup};
 
 /// The config file's tables as profiles (`[default]`, `[prod]`, ...), from the table
 /// `read_file` already parsed: figment's own TOML provider would read and parse the file
@@ -119,7 +119,7 @@ impl LiftoffEnv {
     /// Picks the `LIFTOFF_*` configuration variables out of `env`.
     pub(super) fn new(env: &[(OsString, OsString)]) -> Self {
         let vars = liftoff_vars(env)
-            .filter(|(_, rest)| settable_from_env(rest))
+            .filter(|(name, rest)| env_key_problem(name, rest).is_none())
             .filter_map(|(name, rest)| {
                 lookup(env, name).map(|v| (name.to_string(), rest.to_string(), v.to_string()))
             })
