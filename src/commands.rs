@@ -299,6 +299,7 @@ fn spec(plan: &Plan) -> crate::supervise::Spec {
         stop_timeout: plan.stop_timeout,
         success_codes: plan.success_codes.clone(),
         drain_delay: plan.drain_delay,
+        log: (plan.log_level, plan.log_format),
         user: plan.user.clone().filter(|user| {
             crate::user::switch(user, nix::unistd::geteuid().as_raw())
                 == Ok(crate::user::Switch::Drop)

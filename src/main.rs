@@ -41,6 +41,13 @@ static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
 
 use std::ffi::{CStr, OsString, c_char, c_int};
 use std::os::unix::ffi::OsStringExt;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+/// The argument vector the C runtime passed to `main`, kept so that supervision can
+/// be handed to a fresh image of liftoff with the same arguments (`supervise::handoff`):
+/// `ps` then still shows the command the container was started with. Null until
+/// `main` runs (and in unit tests, where it never does).
+static ARGV: AtomicPtr<*const c_char> = AtomicPtr::new(std::ptr::null_mut());
 
 /// The process entry point, called by the C runtime as `main`.
 #[cfg_attr(not(test), unsafe(export_name = "main"))]
@@ -48,6 +55,11 @@ extern "C" fn liftoff_main(argc: c_int, argv: *const *const c_char) -> c_int {
     // Block first: as PID 1, a signal without a handler that arrives before liftoff
     // waits for it would be dropped, and a lost SIGTERM is a container that never stops.
     let inherited = signals::block_at_start();
+    ARGV.store(argv.cast_mut(), Ordering::Relaxed);
+    // A fresh image that takes supervision over skips every start-up step.
+    if let Some(state) = std::env::var_os(supervise::HANDOFF_VAR) {
+        std::process::exit(exit::code_for(supervise::resume(&state)));
+    }
     // SAFETY: the C runtime passes `argc` valid, NUL-terminated strings in `argv`.
     let args = unsafe { args(argc, argv) };
     let result = match inherited {

@@ -5,6 +5,8 @@
 //! it (wait for a signal or a deadline, reap, send) and `spawn` starts the child.
 
 #[cfg(target_os = "linux")]
+mod handoff;
+#[cfg(target_os = "linux")]
 mod reaper;
 #[cfg(target_os = "linux")]
 mod spawn;
@@ -19,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::SigSet;
 
+use crate::settings::{LogFormat, LogLevel};
 use crate::signals::{Signal, SignalTable, SignalTarget};
 use crate::user::Credentials;
 
@@ -49,7 +52,14 @@ pub struct Spec {
     pub drain_delay: Duration,
     /// The user to become in the child before exec; `None`: stay who liftoff is.
     pub user: Option<Credentials>,
+    /// liftoff's own logging, set up again by the fresh image that takes the
+    /// supervision of the server over.
+    pub log: (LogLevel, LogFormat),
 }
+
+/// The environment variable that hands supervision to a fresh image (see
+/// `supervise/handoff.rs`); internal to liftoff.
+pub const HANDOFF_VAR: &str = "LIFTOFF_HANDOFF";
 
 /// How a supervised run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +79,20 @@ pub struct Outcome {
 /// it sees here are the ones it inherited.
 #[cfg(target_os = "linux")]
 pub fn run(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<i32> {
-    reaper::run(spec, inherited_mask).map(|outcome| outcome.code)
+    reaper::run(spec, inherited_mask, true).map(|outcome| outcome.code)
+}
+
+/// Goes on supervising in a fresh image of liftoff, from the state in `HANDOFF_VAR`
+/// (`value`), and returns the code liftoff must exit with, as [`run`] does.
+#[cfg(target_os = "linux")]
+pub fn resume(value: &std::ffi::OsStr) -> anyhow::Result<i32> {
+    reaper::resume(value).map(|outcome| outcome.code)
+}
+
+/// Never reached: only supervise mode (Linux-only) hands over.
+#[cfg(not(target_os = "linux"))]
+pub fn resume(_value: &std::ffi::OsStr) -> anyhow::Result<i32> {
+    anyhow::bail!("failed to take supervision over: {HANDOFF_VAR} is internal to liftoff; unset it")
 }
 
 /// How far ahead [`later`] puts a deadline that would not fit: about 30 years, which
@@ -88,7 +111,8 @@ pub fn later(now: Instant, after: Duration) -> Instant {
 /// Like [`run`], and also says whether liftoff was asked to stop meanwhile.
 #[cfg(target_os = "linux")]
 pub fn run_outcome(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<Outcome> {
-    reaper::run(spec, inherited_mask)
+    // No hand-over: a `before` step's outcome goes back to the caller, which goes on.
+    reaper::run(spec, inherited_mask, false)
 }
 
 /// Restores an inherited `SIGCHLD = SIG_IGN` that supervising (the `before` steps)

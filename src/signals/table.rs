@@ -169,6 +169,12 @@ impl SignalTable {
         self.rewrites.iter().map(|(from, to)| (*from, *to))
     }
 
+    /// Sets (or clears) the delay of [`SignalTable::resend_stop_after`]; the hand-over
+    /// to a fresh image restores a table with it.
+    pub fn set_resend_stop_after(&mut self, after: Option<Duration>) {
+        self.resend_stop_after = after;
+    }
+
     /// When set, the forwarded stop signal is sent once more this long after the
     /// first, if the child is still running (gunicorn only; see
     /// `GUNICORN_RESEND_STOP_AFTER`).

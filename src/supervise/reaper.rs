@@ -1,6 +1,7 @@
 //! The loop around the state machine: wait for a signal or the next deadline, reap,
 //! send signals, exit. Every decision is in `state`; this only makes syscalls.
 
+use std::ffi::OsStr;
 use std::mem::MaybeUninit;
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -10,13 +11,18 @@ use nix::errno::Errno;
 use nix::sys::signal::SigSet;
 use tracing::{debug, info, warn};
 
+use super::handoff::{self, Handoff};
 use super::spawn::{self, Inherited};
 use super::state::{Action, Cause, Event, KillCause, Policy, State, Status};
-use super::{Outcome, Spec};
+use super::{HANDOFF_VAR, Outcome, Spec};
+use crate::exit::Failure;
+use crate::settings::{LogFormat, LogLevel};
 use crate::signals::{self, Signal, SignalTarget};
 
-/// Starts the child and supervises it until it and every other child are reaped.
-pub fn run(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<Outcome> {
+/// Starts the child and supervises it until it and every other child are reaped. With
+/// `hand_off`, the supervision goes on in a fresh image of liftoff (see `handoff`),
+/// and this returns only if that exec failed.
+pub fn run(spec: &Spec, inherited_mask: &SigSet, hand_off: bool) -> anyhow::Result<Outcome> {
     // First, before anything could change a disposition.
     let ignored = inherited_ignored();
     become_subreaper()?;
@@ -27,7 +33,6 @@ pub fn run(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<Outcome> {
     };
     let main_pid = spawn::spawn(spec, inherited)?;
     debug!(pid = main_pid, program = %spec.program.display(), target = %spec.target, "started child");
-    super::trim::give_back_startup_memory();
     let policy = Policy {
         target: spec.target,
         table: spec.table.clone(),
@@ -35,7 +40,62 @@ pub fn run(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<Outcome> {
         success_codes: spec.success_codes.clone(),
         drain_delay: spec.drain_delay,
     };
-    supervise(State::new(policy, main_pid), main_pid)
+    if hand_off {
+        let state = Handoff {
+            pid: std::process::id(),
+            main_pid,
+            policy,
+            log: spec.log,
+            comm: handoff::current_comm(),
+        };
+        debug!(
+            pid = main_pid,
+            "handing supervision to a fresh image of liftoff"
+        );
+        let err = handoff::exec(&state);
+        // Nothing changed: supervise in this image, which only holds more memory.
+        warn!(
+            "failed to hand supervision to a fresh image of liftoff ({err:#}); supervising in this one, which only costs memory"
+        );
+        super::trim::give_back_startup_memory();
+        return supervise(State::new(state.policy, main_pid), main_pid, None);
+    }
+    super::trim::give_back_startup_memory();
+    supervise(State::new(policy, main_pid), main_pid, None)
+}
+
+/// The fresh image's side of the hand-over: checks that the state in `value` was
+/// written for this process, sets logging up again, and supervises.
+pub fn resume(value: &OsStr) -> anyhow::Result<Outcome> {
+    let state = handoff::text(value)
+        .and_then(handoff::decode)
+        .and_then(|state| handoff::verify(&state).map(|()| state))
+        .map_err(|reason| {
+            Failure::Config(format!(
+                "{HANDOFF_VAR} is set, but not by liftoff for this process ({reason}); it is internal to liftoff: unset it"
+            ))
+        })?;
+    handoff::restore_comm(&state.comm);
+    // Setting up logging maps a good part of `tracing`; at `info` and quieter nothing
+    // is logged before the first wake-up (a signal or a child's exit), so it waits
+    // for that, and a container that runs quietly never maps it.
+    let (level, format) = state.log;
+    let log_later = if matches!(level, LogLevel::Debug | LogLevel::Trace) {
+        crate::logging::init(level, format);
+        debug!(
+            pid = state.main_pid,
+            "took over supervision in a fresh image"
+        );
+        None
+    } else {
+        Some(state.log)
+    };
+    super::trim::give_back_startup_memory();
+    supervise(
+        State::new(state.policy, state.main_pid),
+        state.main_pid,
+        log_later,
+    )
 }
 
 /// The signals liftoff inherited as ignored, read on the first call only: supervising
@@ -46,11 +106,20 @@ fn inherited_ignored() -> SigSet {
     *IGNORED.get_or_init(signals::ignored_at_start)
 }
 
-/// The loop: every wake-up becomes events, every event becomes actions.
-fn supervise(mut state: State, main_pid: i32) -> anyhow::Result<Outcome> {
+/// The loop: every wake-up becomes events, every event becomes actions. `log_later`:
+/// logging to set up on the first wake-up (at a level that logs nothing before it).
+fn supervise(
+    mut state: State,
+    main_pid: i32,
+    mut log_later: Option<(LogLevel, LogFormat)>,
+) -> anyhow::Result<Outcome> {
     let waited = signals::handled();
     loop {
-        let events = match wait(&waited, state.deadline())? {
+        let woke = wait(&waited, state.deadline())?;
+        if let Some((level, format)) = log_later.take() {
+            crate::logging::init(level, format);
+        }
+        let events = match woke {
             Some(signal) if signal == Signal::CHLD => reap(main_pid)?,
             Some(signal) => vec![Event::Signal(signal)],
             None => vec![Event::Timer],

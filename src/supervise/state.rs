@@ -112,7 +112,7 @@ pub enum Action {
 }
 
 /// The fixed part of the decisions: from the spec.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Policy {
     /// Where forwarded signals go.
     pub target: SignalTarget,

@@ -8,6 +8,7 @@
 
 mod exits;
 mod forwarding;
+mod handoff;
 mod modes;
 mod orphans;
 mod reaping;
