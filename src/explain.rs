@@ -110,9 +110,17 @@ fn default_value(key: &str, server: ServerKind, plan: Option<&Plan>) -> Option<t
 
 /// Every key that applies to the server: its value and source.
 fn entries(figment: &figment::Figment, server: ServerKind, plan: Option<&Plan>) -> Vec<Entry> {
+    // Every `find_value` and `find_metadata` merges all layers again, so the layers are
+    // merged once here (an empty path finds the whole merged dictionary, tags intact) and
+    // each value's tag leads to its metadata directly.
+    let mut merged = figment
+        .find_value("")
+        .ok()
+        .and_then(|v| v.into_dict())
+        .unwrap_or_default();
     let mut out = Vec::new();
     for key in KEYS.iter().copied().filter(|k| applies(k, server)) {
-        let set = figment.find_value(key).ok().and_then(|v| {
+        let set = merged.remove(key).and_then(|v| {
             let source = if TABLE_KEYS.contains(&key) {
                 table_sources(figment, key, &v)
             } else {
@@ -140,7 +148,8 @@ fn entries(figment: &figment::Figment, server: ServerKind, plan: Option<&Plan>) 
     out
 }
 
-/// Where one value came from; a tag only knows "custom", which is the selected profile.
+/// Where one value (found at `path` in the merged layers) came from; a tag only knows
+/// "custom", which is the selected profile.
 fn value_source(
     figment: &figment::Figment,
     path: &[&str],
@@ -150,9 +159,8 @@ fn value_source(
         .tag()
         .profile()
         .unwrap_or_else(|| figment.profile().clone());
-    let key = path.join(".");
     figment
-        .find_metadata(&key)
+        .get_metadata(value.tag())
         .map_or("?".into(), |md| source_name(md, Some(&profile), path))
 }
 
@@ -289,5 +297,62 @@ fn inline(value: &toml::Value) -> String {
             }
         }
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(
+        clippy::result_large_err,
+        reason = "figment::Jail closures return figment::Error"
+    )]
+
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn every_value_and_table_entry_names_its_layer() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "liftoff.toml",
+                r#"
+[default]
+env = { SHARED = "1" }
+
+[prod]
+app = "app:create_app()"
+env = { "dotted.name" = "x" }
+"#,
+            )?;
+            jail.set_env("LIFTOFF_PORT", "9001");
+            jail.set_env("LIFTOFF_ENV__FOO", "bar");
+            let mut layers = Layers::load(None, std::env::vars_os().collect()).unwrap();
+            layers.flags.set("stop_timeout", "--stop-timeout", "20s");
+            let (figment, _) = layers.settings(Some("prod")).unwrap();
+            let entries = entries(&figment, ServerKind::Gunicorn, None);
+            let source = |key: &str| {
+                let entry = entries.iter().find(|e| e.key == key).unwrap();
+                (entry.value.as_ref().map(inline), entry.source.as_str())
+            };
+            let cases = [
+                ("app", "\"app:create_app()\"", "liftoff.toml [prod]"),
+                ("port", "9001", "environment variable LIFTOFF_PORT"),
+                ("stop_timeout", "\"20s\"", "flag --stop-timeout"),
+                ("host", "\"0.0.0.0\"", "built-in default"),
+                (
+                    "env",
+                    "{ FOO = \"bar\", SHARED = \"1\", dotted.name = \"x\" }",
+                    "FOO from environment variable LIFTOFF_ENV__FOO; SHARED from liftoff.toml [default]; dotted.name from liftoff.toml [prod]",
+                ),
+            ];
+            for (key, value, from) in cases {
+                assert_eq!(source(key), (Some(value.to_string()), from), "{key}");
+            }
+            assert_eq!(
+                source("threads"),
+                (None, "unset: the server's own default applies")
+            );
+            Ok(())
+        });
     }
 }
