@@ -63,13 +63,17 @@ pub fn run(layers: &Layers, global: &GlobalArgs, args: &ConfigArgs) -> anyhow::R
 }
 
 /// The built-in default of a key for a server, if it has one.
+///
+/// Every value is read from the constants and the [`Defaults`] table that the plan applies,
+/// so the two cannot disagree; only the empty ones (no codes, no steps, no delay) and `.`
+/// for the working directory are written here, since "nothing" has no table entry.
 fn default_value(key: &str, server: ServerKind, plan: Option<&Plan>) -> Option<toml::Value> {
     use toml::Value as V;
     let d = Defaults::of(server);
     let text = |s: &str| Some(V::String(s.into()));
     let dur = |x| Some(V::String(crate::settings::Dur(x).to_string()));
     match key {
-        "mode" => text("auto"),
+        "mode" => text(&profile::MODE.to_string()),
         "chdir" => text("."),
         "stop_timeout" => dur(d.stop_timeout),
         "signal_target" => text(&d.signal_target.to_string()),
@@ -85,13 +89,13 @@ fn default_value(key: &str, server: ServerKind, plan: Option<&Plan>) -> Option<t
         }
         "success_codes" | "extra_args" => Some(V::Array(vec![])),
         "env" => Some(V::Table(toml::Table::new())),
-        "log_level" => text("info"),
-        "log_format" => text("text"),
+        "log_level" => text(&profile::LOG_LEVEL.to_string()),
+        "log_format" => text(&profile::LOG_FORMAT.to_string()),
         "server" => text(&server.to_string()),
         "program" if server != ServerKind::Command => text(d.program),
         "host" if server != ServerKind::Command => text(d.host),
         "port" if server != ServerKind::Command => Some(V::Integer(d.port.into())),
-        "workers" => text("auto"),
+        "workers" => text(&profile::WORKERS.to_string()),
         "workers_per_core" => Some(V::Integer(profile::WORKERS_PER_CORE.into())),
         "min_workers" => Some(V::Integer(profile::MIN_WORKERS.into())),
         "max_workers" => Some(V::Integer(profile::MAX_WORKERS.into())),
@@ -99,11 +103,11 @@ fn default_value(key: &str, server: ServerKind, plan: Option<&Plan>) -> Option<t
         "worker_tmp_dir" => std::path::Path::new(profile::WORKER_TMP_DIR)
             .is_dir()
             .then(|| V::String(profile::WORKER_TMP_DIR.into())),
-        "reload" => Some(V::Boolean(server == ServerKind::Flask)),
+        "reload" => Some(V::Boolean(d.reload)),
         "drain_delay" => dur(std::time::Duration::ZERO),
         "wait_timeout" => dur(crate::plan::WAIT_TIMEOUT),
         "wait_for" | "before" => Some(V::Array(vec![])),
-        "debug" => Some(V::Boolean(false)),
+        "debug" => Some(V::Boolean(profile::DEBUG)),
         _ => None,
     }
 }

@@ -278,8 +278,8 @@ impl Resolver<'_> {
             workers: part.workers,
             cpus: part.cpus,
             workers_reason: part.workers_reason,
-            log_level: s.log_level.unwrap_or(LogLevel::Info),
-            log_format: s.log_format.unwrap_or(LogFormat::Text),
+            log_level: s.log_level.unwrap_or(profile::LOG_LEVEL),
+            log_format: s.log_format.unwrap_or(profile::LOG_FORMAT),
             summary,
             warnings,
         })
@@ -338,7 +338,7 @@ impl Resolver<'_> {
     /// exec or supervise: `auto` supervises when liftoff is PID 1 or must stay the
     /// program's parent (a drain delay); `exec` with a drain delay is an error.
     fn mode(&self, needs_parent: Option<&str>) -> anyhow::Result<(Mode, String)> {
-        let set = self.settings.mode.unwrap_or(Mode::Auto);
+        let set = self.settings.mode.unwrap_or(profile::MODE);
         if let (Mode::Exec, Some(key)) = (set, needs_parent) {
             return Err(Failure::Config(format!(
                 "{key} (from {}) needs liftoff to stay the program's parent, but mode is exec (from {}); use mode = \"supervise\" or \"auto\", or remove {key}",

@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use crate::exit::Failure;
-use crate::settings::{ServerKind, Settings};
+use crate::settings::{LogFormat, LogLevel, Mode, ServerKind, Settings, WorkerCount};
 use crate::signals::{SignalTable, SignalTarget};
 
 /// Built-in defaults that depend on the server.
@@ -23,6 +23,9 @@ pub struct Defaults {
     pub signal_target: SignalTarget,
     /// The executable.
     pub program: &'static str,
+    /// Whether the server restarts on code changes: the dev server does, gunicorn (for
+    /// production) does not.
+    pub reload: bool,
 }
 
 impl Defaults {
@@ -40,6 +43,7 @@ impl Defaults {
                 stop_timeout: Duration::from_secs(28),
                 signal_target: SignalTarget::Child,
                 program: "gunicorn",
+                reload: false,
             },
             ServerKind::Flask => Defaults {
                 host: "127.0.0.1",
@@ -47,6 +51,7 @@ impl Defaults {
                 stop_timeout: Duration::from_secs(8),
                 signal_target: SignalTarget::Group,
                 program: "flask",
+                reload: true,
             },
             ServerKind::Command => Defaults {
                 host: "",
@@ -54,11 +59,22 @@ impl Defaults {
                 stop_timeout: Duration::from_secs(8),
                 signal_target: SignalTarget::Group,
                 program: "",
+                reload: false,
             },
         }
     }
 }
 
+/// How liftoff runs the program when `mode` is not set.
+pub const MODE: Mode = Mode::Auto;
+/// liftoff's own log level when `log_level` is not set.
+pub const LOG_LEVEL: LogLevel = LogLevel::Info;
+/// liftoff's own log format when `log_format` is not set.
+pub const LOG_FORMAT: LogFormat = LogFormat::Text;
+/// Flask's debug mode when `debug` is not set: off, since the debugger runs code.
+pub const DEBUG: bool = false;
+/// gunicorn's worker count when `workers` is not set: sized to the container.
+pub const WORKERS: WorkerCount = WorkerCount::Auto;
 /// gunicorn's graceful timeout when none is set: below the 28 s stop timeout.
 pub const GRACEFUL_TIMEOUT: Duration = Duration::from_secs(25);
 /// Workers per CPU for `workers = "auto"`.
@@ -360,6 +376,7 @@ mod tests {
             f.stop_timeout < Duration::from_secs(10),
             "inside Docker's 10 s"
         );
+        assert!(f.reload && !g.reload, "only the dev server reloads");
     }
 
     #[test]

@@ -55,7 +55,7 @@ impl Resolver<'_> {
                     .then(|| profile::WORKER_TMP_DIR.to_string())
             }),
             access_log: s.access_log.as_ref().map(|t| t.0.clone()),
-            reload: s.reload.unwrap_or(false),
+            reload: s.reload.unwrap_or(defaults.reload),
             app,
         };
         Ok(ServerPart {
@@ -114,7 +114,7 @@ impl Resolver<'_> {
             )));
         }
         let limits = crate::cgroup::detect();
-        Ok(match self.settings.workers.unwrap_or(WorkerCount::Auto) {
+        Ok(match self.settings.workers.unwrap_or(profile::WORKERS) {
             WorkerCount::Auto => workers::auto(&limits, &sizing),
             WorkerCount::Fixed(n) => workers::Workers {
                 count: n,
@@ -143,8 +143,8 @@ impl Resolver<'_> {
             app: s.app.as_ref().map(|t| t.0.clone()),
             host: crate::settings::text_or(&s.host, defaults.host),
             port: s.port.map_or(defaults.port, |p| p.0),
-            reload: s.reload.unwrap_or(true),
-            debug: s.debug.unwrap_or(false),
+            reload: s.reload.unwrap_or(defaults.reload),
+            debug: s.debug.unwrap_or(profile::DEBUG),
         };
         if f.debug && !matches!(f.host.as_str(), "127.0.0.1" | "localhost" | "::1") {
             warnings.push(format!(
