@@ -292,7 +292,7 @@ fn inline(value: &toml::Value) -> String {
         toml::Value::Table(table) => {
             let parts: Vec<String> = table
                 .iter()
-                .map(|(k, v)| format!("{k} = {}", inline(v)))
+                .map(|(k, v)| format!("{} = {}", inline_key(k), inline(v)))
                 .collect();
             if parts.is_empty() {
                 "{}".into()
@@ -301,6 +301,20 @@ fn inline(value: &toml::Value) -> String {
             }
         }
         other => other.to_string(),
+    }
+}
+
+/// A table key as TOML writes it: bare when it can be, else quoted (`"dotted.name"`),
+/// so the line reads back as the same table.
+fn inline_key(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare {
+        key.to_string()
+    } else {
+        toml::Value::String(key.to_string()).to_string()
     }
 }
 
@@ -345,7 +359,7 @@ env = { "dotted.name" = "x" }
                 ("host", "\"0.0.0.0\"", "built-in default"),
                 (
                     "env",
-                    "{ FOO = \"bar\", SHARED = \"1\", dotted.name = \"x\" }",
+                    "{ FOO = \"bar\", SHARED = \"1\", \"dotted.name\" = \"x\" }",
                     "FOO from environment variable LIFTOFF_ENV__FOO; SHARED from liftoff.toml [default]; dotted.name from liftoff.toml [prod]",
                 ),
             ];
