@@ -106,7 +106,7 @@ pub struct Plan {
     pub before: Vec<BeforeStep>,
     /// Who the program (and the steps) run as; `None`: as liftoff.
     pub user: Option<Credentials>,
-    /// Where `user` came from, for messages.
+    /// Where `user` came from, for messages; empty when there is no user.
     #[serde(skip)]
     pub user_source: String,
     /// The env file read, if any.
@@ -272,8 +272,12 @@ impl Resolver<'_> {
             wait_for,
             wait_timeout: s.wait_timeout.map_or(WAIT_TIMEOUT, |d| d.0),
             before,
+            // Only looked up when there is a user: every lookup merges the layers again.
+            user_source: user
+                .as_ref()
+                .map(|_| self.source("user"))
+                .unwrap_or_default(),
             user,
-            user_source: self.source("user"),
             env_file: env_file.map(|(path, _)| path),
             workers: part.workers,
             cpus: part.cpus,
@@ -287,15 +291,19 @@ impl Resolver<'_> {
 
     /// Where a key's value came from, for messages.
     fn source(&self, key: &str) -> String {
+        // One merge of the layers: the value's own tag leads to its metadata
+        // (`find_metadata` would merge them all again).
+        let Ok(value) = self.figment.find_value(key) else {
+            return "built-in default".into();
+        };
         // A tag knows only default, global or "custom": a custom one is the selected profile.
-        let tag_profile = self.figment.find_value(key).ok().map(|v| {
-            v.tag()
-                .profile()
-                .unwrap_or_else(|| self.figment.profile().clone())
-        });
-        self.figment.find_metadata(key).map_or_else(
+        let tag_profile = value
+            .tag()
+            .profile()
+            .unwrap_or_else(|| self.figment.profile().clone());
+        self.figment.get_metadata(value.tag()).map_or_else(
             || "built-in default".into(),
-            |md| source_name(md, tag_profile.as_ref(), &[key]),
+            |md| source_name(md, Some(&tag_profile), &[key]),
         )
     }
 
