@@ -515,7 +515,7 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, default=5, help="hyperfine warm-up runs per round")
     ap.add_argument("--signals", type=int, default=2000)
     ap.add_argument("--orphans", type=int, default=5000)
-    ap.add_argument("--repeat", type=int, default=5, help="runs of the memory and reaping benchmarks")
+    ap.add_argument("--repeat", type=int, default=9, help="runs of the memory and reaping benchmarks")
     ap.add_argument("--idle", type=float, default=10.0, help="idle window in seconds")
     ap.add_argument("--only", default="start,start_pid1,memory,signals,reaping,idle,size,workers")
     a = ap.parse_args()
