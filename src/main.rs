@@ -57,8 +57,10 @@ extern "C" fn liftoff_main(argc: c_int, argv: *const *const c_char) -> c_int {
     let inherited = signals::block_at_start();
     ARGV.store(argv.cast_mut(), Ordering::Relaxed);
     // A fresh image that takes supervision over skips every start-up step.
-    if let Some(state) = std::env::var_os(supervise::HANDOFF_VAR) {
-        std::process::exit(exit::code_for(supervise::resume(&state)));
+    if let Some(state) = std::env::var_os(supervise::HANDOFF_VAR)
+        && let Some(result) = supervise::resume(&state)
+    {
+        std::process::exit(exit::code_for(result));
     }
     // SAFETY: the C runtime passes `argc` valid, NUL-terminated strings in `argv`.
     let args = unsafe { args(argc, argv) };

@@ -83,16 +83,18 @@ pub fn run(spec: &Spec, inherited_mask: &SigSet) -> anyhow::Result<i32> {
 }
 
 /// Goes on supervising in a fresh image of liftoff, from the state in `HANDOFF_VAR`
-/// (`value`), and returns the code liftoff must exit with, as [`run`] does.
+/// (`value`), and returns the code liftoff must exit with, as [`run`] does; `None` when
+/// the state is a stale copy, which was then dropped (liftoff starts as usual).
 #[cfg(target_os = "linux")]
-pub fn resume(value: &std::ffi::OsStr) -> anyhow::Result<i32> {
-    reaper::resume(value).map(|outcome| outcome.code)
+pub fn resume(value: &std::ffi::OsStr) -> Option<anyhow::Result<i32>> {
+    reaper::resume(value).map(|result| result.map(|outcome| outcome.code))
 }
 
-/// Never reached: only supervise mode (Linux-only) hands over.
+/// Nothing to resume: only supervise mode (Linux-only) hands over, so the variable can
+/// only be a copy; it is ignored.
 #[cfg(not(target_os = "linux"))]
-pub fn resume(_value: &std::ffi::OsStr) -> anyhow::Result<i32> {
-    anyhow::bail!("failed to take supervision over: {HANDOFF_VAR} is internal to liftoff; unset it")
+pub fn resume(_value: &std::ffi::OsStr) -> Option<anyhow::Result<i32>> {
+    None
 }
 
 /// How far ahead [`later`] puts a deadline that would not fit: about 30 years, which

@@ -20,9 +20,12 @@
 //! The state is a line of `key=value` words (see [`encode`]), small enough for any
 //! environment and parsed without serde, so the new image touches little code.
 
-use std::ffi::{CString, OsStr, c_char};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::ffi::{CStr, CString, OsStr, c_char};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 use std::time::Duration;
+
+use anyhow::Context;
 
 use crate::settings::{LogFormat, LogLevel};
 use crate::signals::{Rewrite, Signal, SignalTable, SignalTarget};
@@ -41,9 +44,12 @@ const VERSION: &str = "v1";
 /// Everything the new image needs to go on supervising.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Handoff {
-    /// liftoff's own pid, which `execve` keeps; a state meant for another process is
-    /// refused.
+    /// liftoff's own pid, which `execve` keeps.
     pub pid: u32,
+    /// When the process started (clock ticks after boot, `/proc/self/stat` field 22),
+    /// which `execve` keeps too: with the pid, it tells this process from any other,
+    /// even from an earlier PID 1 whose environment was copied somewhere.
+    pub start: u64,
     /// The main child, already running.
     pub main_pid: i32,
     /// The supervisor's decisions: target, rewrites, timeouts, success codes.
@@ -67,8 +73,9 @@ pub fn encode(h: &Handoff) -> String {
         .collect();
     let codes: Vec<String> = p.success_codes.iter().map(i32::to_string).collect();
     format!(
-        "{VERSION} pid={} child={} target={} stop={} drain={} resend={} codes={} table={} log={},{} comm={}",
+        "{VERSION} pid={} start={} child={} target={} stop={} drain={} resend={} codes={} table={} log={},{} comm={}",
         h.pid,
+        h.start,
         h.main_pid,
         p.target,
         duration(p.stop_timeout),
@@ -108,14 +115,15 @@ pub fn decode(text: &str) -> Result<Handoff, String> {
             .map(|(_, v)| *v)
             .ok_or_else(|| format!("`{key}` is missing"))
     };
-    const KEYS: [&str; 10] = [
-        "pid", "child", "target", "stop", "drain", "resend", "codes", "table", "log", "comm",
+    const KEYS: [&str; 11] = [
+        "pid", "start", "child", "target", "stop", "drain", "resend", "codes", "table", "log",
+        "comm",
     ];
     if let Some((key, _)) = fields.iter().find(|(k, _)| !KEYS.contains(k)) {
         return Err(format!("`{key}` is not a known key"));
     }
     let mut table = SignalTable::empty();
-    for entry in list(field("table")?) {
+    for entry in list(field("table")?)? {
         let (from, to) = entry
             .split_once(':')
             .ok_or_else(|| format!("table entry `{entry}` is not FROM:TO"))?;
@@ -123,7 +131,11 @@ pub fn decode(text: &str) -> Result<Handoff, String> {
             "-" => Rewrite::Ignore,
             to => Rewrite::Forward(signal(to)?),
         };
-        table.set(signal(from)?, to);
+        let from = signal(from)?;
+        if table.iter().any(|(f, _)| f == from) {
+            return Err(format!("table entry for {from} is given twice"));
+        }
+        table.set(from, to);
     }
     let resend = field("resend")?;
     table.set_resend_stop_after(
@@ -136,12 +148,14 @@ pub fn decode(text: &str) -> Result<Handoff, String> {
         .ok_or("`log` is not LEVEL,FORMAT")?;
     Ok(Handoff {
         pid: number(field("pid")?)?,
+        start: number(field("start")?)?,
         main_pid: number(field("child")?)?,
         policy: Policy {
             target: field("target")?.parse::<SignalTarget>()?,
             table,
             stop_timeout: parse_duration(field("stop")?)?,
-            success_codes: list(field("codes")?)
+            success_codes: list(field("codes")?)?
+                .into_iter()
                 .map(number)
                 .collect::<Result<_, _>>()?,
             drain_delay: parse_duration(field("drain")?)?,
@@ -158,37 +172,137 @@ pub fn exec(h: &Handoff) -> anyhow::Error {
     if argv.is_null() {
         return anyhow::anyhow!("the argument vector is not known");
     }
-    let mut env: Vec<CString> = std::env::vars_os()
-        .filter(|(key, _)| key != VAR)
-        .filter_map(|(key, value)| {
-            let mut entry = key.into_vec();
-            entry.push(b'=');
-            entry.extend_from_slice(value.as_bytes());
-            CString::new(entry).ok()
-        })
-        .collect();
-    match CString::new(format!("{VAR}={}", encode(h))) {
-        Ok(entry) => env.push(entry),
-        Err(err) => return err.into(),
+    let path = match own_binary() {
+        Ok(path) => path,
+        Err(err) => return err,
+    };
+    let (file, entry) = match (
+        CString::new(path.as_os_str().as_bytes()),
+        CString::new(format!("{VAR}={}", encode(h))),
+    ) {
+        (Ok(file), Ok(entry)) => (file, entry),
+        _ => return anyhow::anyhow!("{} holds a NUL byte", path.display()),
+    };
+    // liftoff's environment exactly as it is, plus the state.
+    let mut envp: Vec<*const c_char> = Vec::new();
+    // SAFETY: `environ` is the C runtime's NULL-terminated array of NUL-terminated
+    // strings; nothing changes it while this single-threaded process reads it.
+    unsafe {
+        let mut at = environ;
+        while !(*at).is_null() {
+            if !CStr::from_ptr(*at).to_bytes().starts_with(VAR_PREFIX) {
+                envp.push(*at);
+            }
+            at = at.add(1);
+        }
     }
-    let envp: Vec<*const c_char> = env
-        .iter()
-        .map(|entry| entry.as_ptr())
-        .chain([std::ptr::null()])
-        .collect();
+    envp.extend([entry.as_ptr(), std::ptr::null()]);
     // SAFETY: `argv` is the vector the C runtime passed to `main` (NULL-terminated,
-    // valid for the life of the process, never written); `envp` points into `env`,
-    // which outlives the call, and ends with NULL.
-    unsafe { libc::execve(c"/proc/self/exe".as_ptr(), argv, envp.as_ptr()) };
-    anyhow::Error::new(std::io::Error::last_os_error()).context("failed to execute /proc/self/exe")
+    // valid for the life of the process, never written); `envp` holds pointers into
+    // `environ` and `entry`, which outlive the call, and ends with NULL.
+    unsafe { libc::execve(file.as_ptr(), argv, envp.as_ptr()) };
+    anyhow::Error::new(std::io::Error::last_os_error())
+        .context(format!("failed to execute {}", path.display()))
 }
 
-/// Checks, in the new image, that a decoded state is this process's own: the pid is
-/// ours and the main child is our child. A `LIFTOFF_HANDOFF` set by hand fails here.
-pub fn verify(h: &Handoff) -> Result<(), String> {
-    if h.pid != std::process::id() {
-        return Err(format!("it was written for pid {}", h.pid));
+/// The start of the environment entry that holds a state.
+const VAR_PREFIX: &[u8] = b"LIFTOFF_HANDOFF=";
+
+unsafe extern "C" {
+    /// The C runtime's environment: `NAME=value` strings, then NULL.
+    static environ: *const *const c_char;
+}
+
+/// liftoff's own file, by the path `/proc/self/exe` links to, when that file is liftoff.
+/// It is not when liftoff was started through the dynamic loader (`ld.so liftoff ...`):
+/// the link then names the loader, which must not get liftoff's arguments. The path
+/// rather than `/proc/self/exe` itself: an emulator (qemu-user running an image of
+/// another architecture) answers the link with liftoff's path, so the exec goes through
+/// the emulator again, where executing the link itself would run the emulator's own
+/// binary. It also names the process after its file, not `exe`.
+fn own_binary() -> anyhow::Result<PathBuf> {
+    let path = std::fs::read_link("/proc/self/exe").context("failed to read /proc/self/exe")?;
+    let is_own = same_program_headers(&path)
+        .with_context(|| format!("failed to read {}", path.display()))?;
+    anyhow::ensure!(
+        is_own,
+        "{} is not liftoff itself (was liftoff started through the dynamic loader?)",
+        path.display()
+    );
+    Ok(path)
+}
+
+/// Whether the ELF file at `path` has the very program headers liftoff runs with. The
+/// loader rewrites the auxiliary vector for the program it starts, so only the file
+/// tells; and the file's identity (device and inode) would not do either, since
+/// overlayfs reports other numbers for a mapping than for the path on many kernels.
+fn same_program_headers(path: &std::path::Path) -> std::io::Result<bool> {
+    use std::io::Read;
+    use std::os::unix::fs::FileExt;
+    let Some((_, headers)) = super::trim::executable_headers() else {
+        return Ok(false);
+    };
+    // SAFETY: the headers are plain integers, mapped for the life of the process.
+    let own =
+        unsafe { std::slice::from_raw_parts(headers.as_ptr().cast::<u8>(), size_of_val(headers)) };
+    let mut file = std::fs::File::open(path)?;
+    // The ELF header: e_phoff (u64) at 32, e_phnum (u16) at 56, in the byte order of
+    // the machine that runs both.
+    let mut elf = [0u8; 64];
+    file.read_exact(&mut elf)?;
+    let phoff = u64::from_ne_bytes(elf[32..40].try_into().unwrap_or_default());
+    let phnum = u16::from_ne_bytes(elf[56..58].try_into().unwrap_or_default());
+    if &elf[..4] != b"\x7fELF" || usize::from(phnum) != headers.len() {
+        return Ok(false);
     }
+    let mut on_disk = vec![0u8; own.len()];
+    file.read_exact_at(&mut on_disk, phoff)?;
+    Ok(on_disk == own)
+}
+
+/// When this process started, in clock ticks after boot (`/proc/self/stat` field 22);
+/// 0 when it cannot be read.
+pub fn start_time() -> u64 {
+    // Read with plain syscalls into the stack: the fresh image reads this first thing,
+    // and std's file reading would map code that supervising never needs again.
+    let mut buf = [0u8; 1024];
+    // SAFETY: a NUL-terminated path; the fd is closed below.
+    let fd = unsafe {
+        libc::open(
+            c"/proc/self/stat".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return 0;
+    }
+    // SAFETY: `buf` is writable for its whole length; `fd` is open.
+    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    // SAFETY: `fd` is ours and closed once.
+    unsafe { libc::close(fd) };
+    let stat = &buf[..usize::try_from(n).unwrap_or(0)];
+    // Field 2, the name, may hold spaces and parentheses: count from the last `)`,
+    // after which field 3 comes.
+    let Some(after) = stat.iter().rposition(|&b| b == b')') else {
+        return 0;
+    };
+    std::str::from_utf8(&stat[after + 1..])
+        .ok()
+        .and_then(|rest| rest.split_ascii_whitespace().nth(22 - 3))
+        .and_then(|start| start.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Whether a decoded state was written for this very process: same pid and start time.
+/// One that was not is a copy of some liftoff's environment (`/proc/1/environ` copied
+/// into a cron job's), not a hand-over.
+pub fn is_for_this_process(h: &Handoff) -> bool {
+    h.pid == std::process::id() && h.start == start_time()
+}
+
+/// Checks, in the new image, that the main child is this process's child. A state
+/// written by hand for this process fails here.
+pub fn verify_child(h: &Handoff) -> Result<(), String> {
     let mut info = std::mem::MaybeUninit::<libc::siginfo_t>::zeroed();
     let id = libc::id_t::try_from(h.main_pid).map_err(|_| "the child's pid is negative")?;
     // SAFETY: `info` is writable; WNOWAIT leaves the child's status to be reaped later.
@@ -224,15 +338,24 @@ pub fn current_comm() -> Vec<u8> {
     name.iter().take_while(|b| **b != 0).copied().collect()
 }
 
-/// The comma-separated items of `text`; none when it is empty.
-fn list(text: &str) -> impl Iterator<Item = &str> {
-    text.split(',').filter(|item| !item.is_empty())
+/// The comma-separated items of `text`; none when it is empty, and never an empty one.
+fn list(text: &str) -> Result<Vec<&str>, String> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let items: Vec<&str> = text.split(',').collect();
+    if items.iter().any(|item| item.is_empty()) {
+        return Err(format!("`{text}` has an empty item"));
+    }
+    Ok(items)
 }
 
-/// A number of any integer type.
+/// A number of any integer type, written as [`encode`] writes it (no `+`).
 fn number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
-    text.parse()
-        .map_err(|_| format!("`{text}` is not a number"))
+    let parsed = (!text.starts_with('+'))
+        .then(|| text.parse().ok())
+        .flatten();
+    parsed.ok_or_else(|| format!("`{text}` is not a number"))
 }
 
 /// A raw signal number this system has.

@@ -43,6 +43,7 @@ pub fn run(spec: &Spec, inherited_mask: &SigSet, hand_off: bool) -> anyhow::Resu
     if hand_off {
         let state = Handoff {
             pid: std::process::id(),
+            start: handoff::start_time(),
             main_pid,
             policy,
             log: spec.log,
@@ -65,16 +66,33 @@ pub fn run(spec: &Spec, inherited_mask: &SigSet, hand_off: bool) -> anyhow::Resu
 }
 
 /// The fresh image's side of the hand-over: checks that the state in `value` was
-/// written for this process, sets logging up again, and supervises.
-pub fn resume(value: &OsStr) -> anyhow::Result<Outcome> {
-    let state = handoff::text(value)
-        .and_then(handoff::decode)
-        .and_then(|state| handoff::verify(&state).map(|()| state))
-        .map_err(|reason| {
-            Failure::Config(format!(
-                "{HANDOFF_VAR} is set, but not by liftoff for this process ({reason}); it is internal to liftoff: unset it"
-            ))
-        })?;
+/// written for this process, sets logging up again, and supervises. `None` when the
+/// state was written for another process: a copy of some liftoff's environment, not a
+/// hand-over; it is then removed from the environment, with a warning, and liftoff
+/// starts as usual.
+pub fn resume(value: &OsStr) -> Option<anyhow::Result<Outcome>> {
+    let refused = |reason: String| {
+        Some(Err(Failure::Config(format!(
+            "{HANDOFF_VAR} is set, but not by liftoff for this process ({reason}); it is internal to liftoff: unset it"
+        ))
+        .into()))
+    };
+    let state = match handoff::text(value).and_then(handoff::decode) {
+        Ok(state) => state,
+        Err(reason) => return refused(reason),
+    };
+    if !handoff::is_for_this_process(&state) {
+        crate::output::err(&format!(
+            "liftoff: warning: ignoring {HANDOFF_VAR}: it was written for another process (pid {}), so it is a copy of a liftoff's environment; unset it where it is copied from",
+            state.pid
+        ));
+        // SAFETY: liftoff is single-threaded here: nothing else reads the environment.
+        unsafe { std::env::remove_var(HANDOFF_VAR) };
+        return None;
+    }
+    if let Err(reason) = handoff::verify_child(&state) {
+        return refused(reason);
+    }
     handoff::restore_comm(&state.comm);
     // Setting up logging maps a good part of `tracing`; at `info` and quieter nothing
     // is logged before the first wake-up (a signal or a child's exit), so it waits
@@ -91,11 +109,11 @@ pub fn resume(value: &OsStr) -> anyhow::Result<Outcome> {
         Some(state.log)
     };
     super::trim::give_back_startup_memory();
-    supervise(
+    Some(supervise(
         State::new(state.policy, state.main_pid),
         state.main_pid,
         log_later,
-    )
+    ))
 }
 
 /// The signals liftoff inherited as ignored, read on the first call only: supervising

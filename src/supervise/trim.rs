@@ -38,30 +38,47 @@ pub fn give_back_startup_memory() {
 
 /// The page-aligned address ranges of the executable's read-only loadable segments.
 fn read_only_segments() -> Vec<(usize, usize)> {
-    /// Called once per loaded object, the executable first; stops after it.
+    let Some((base, headers)) = executable_headers() else {
+        return Vec::new();
+    };
+    headers
+        .iter()
+        .filter(|p| p.p_type == libc::PT_LOAD && p.p_flags & libc::PF_W == 0)
+        .filter_map(|p| {
+            let start = base.checked_add(usize::try_from(p.p_vaddr).ok()?)?;
+            page_inward(start, start.checked_add(usize::try_from(p.p_memsz).ok()?)?)
+        })
+        .collect()
+}
+
+/// The executable's load address and its program headers as mapped in memory: the
+/// first object `dl_iterate_phdr` reports, which is the executable itself.
+pub fn executable_headers() -> Option<(usize, &'static [libc::Elf64_Phdr])> {
+    /// Called once per loaded object, the executable first; keeps it and stops.
     unsafe extern "C" fn first_object(
         info: *mut libc::dl_phdr_info,
         _size: libc::size_t,
         data: *mut libc::c_void,
     ) -> libc::c_int {
         // SAFETY: dl_iterate_phdr passes a valid info and the `data` given below.
-        let (info, found) = unsafe { (&*info, &mut *data.cast::<Vec<(usize, usize)>>()) };
-        let phdrs = match usize::from(info.dlpi_phnum) {
+        let (info, found) = unsafe {
+            (
+                &*info,
+                &mut *data.cast::<Option<(usize, &'static [libc::Elf64_Phdr])>>(),
+            )
+        };
+        let headers = match usize::from(info.dlpi_phnum) {
             0 => &[][..],
-            // SAFETY: dlpi_phdr points at dlpi_phnum program headers.
+            // SAFETY: dlpi_phdr points at dlpi_phnum program headers, mapped for the
+            // life of the process (the executable is never unloaded).
             n => unsafe { std::slice::from_raw_parts(info.dlpi_phdr, n) },
         };
-        let base = usize::try_from(info.dlpi_addr).unwrap_or(0);
-        let segments = phdrs
-            .iter()
-            .filter(|p| p.p_type == libc::PT_LOAD && p.p_flags & libc::PF_W == 0);
-        found.extend(segments.filter_map(|p| {
-            let start = base.checked_add(usize::try_from(p.p_vaddr).ok()?)?;
-            page_inward(start, start.checked_add(usize::try_from(p.p_memsz).ok()?)?)
-        }));
+        *found = usize::try_from(info.dlpi_addr)
+            .ok()
+            .map(|base| (base, headers));
         1
     }
-    let mut found: Vec<(usize, usize)> = Vec::new();
+    let mut found: Option<(usize, &'static [libc::Elf64_Phdr])> = None;
     // SAFETY: the callback only reads the headers the loader hands it and writes `found`,
     // which outlives the call.
     unsafe {

@@ -7,20 +7,20 @@ use super::*;
 
 /// A state with every field set to something other than its default.
 fn full() -> Handoff {
+    let rt = |n| Signal::from_raw(libc::SIGRTMIN() + n).unwrap();
     let mut table = SignalTable::flask();
-    table.set(
-        Signal::from_raw(libc::SIGRTMIN() + 2).unwrap(),
-        Rewrite::Forward(Signal::USR1),
-    );
+    table.set(rt(2), Rewrite::Forward(Signal::USR1));
+    table.set(Signal::USR1, Rewrite::Forward(rt(3)));
     table.set_resend_stop_after(Some(Duration::from_millis(2500)));
     Handoff {
         pid: 1,
+        start: 123_456_789,
         main_pid: 4242,
         policy: Policy {
             target: SignalTarget::Child,
             table,
             stop_timeout: Duration::new(31_536_000_000, 999_999_999),
-            success_codes: vec![0, 143, -1],
+            success_codes: vec![0, 143, -1, i32::MIN],
             drain_delay: Duration::from_millis(1500),
         },
         log: (LogLevel::Debug, LogFormat::Json),
@@ -39,7 +39,17 @@ fn every_field_survives_the_round_trip() {
         comm: Vec::new(),
         ..full()
     };
-    for h in [full(), empty] {
+    let gunicorn = Handoff {
+        policy: Policy {
+            table: SignalTable::gunicorn(),
+            stop_timeout: Duration::MAX,
+            drain_delay: Duration::ZERO,
+            ..full().policy
+        },
+        log: (LogLevel::Info, LogFormat::Text),
+        ..full()
+    };
+    for h in [full(), empty, gunicorn] {
         let text = encode(&h);
         assert!(!text.contains('\n'), "{text}");
         assert_eq!(decode(&text), Ok(h), "{text}");
@@ -49,7 +59,12 @@ fn every_field_survives_the_round_trip() {
 #[test]
 fn the_state_reads_as_one_line_of_words() {
     let text = encode(&full());
-    assert!(text.starts_with("v1 pid=1 child=4242 target=child stop=31536000000.999999999 drain=1.500000000 resend=2.500000000 codes=0,143,-1 table="), "{text}");
+    assert!(
+        text.starts_with(
+            "v1 pid=1 start=123456789 child=4242 target=child stop=31536000000.999999999 drain=1.500000000 resend=2.500000000 codes=0,143,-1,-2147483648 table="
+        ),
+        "{text}"
+    );
     assert!(
         text.ends_with(" log=debug,json comm=6d79206c6966746f66663d31"),
         "{text}"
@@ -59,7 +74,7 @@ fn the_state_reads_as_one_line_of_words() {
 #[test]
 fn anything_else_is_refused_with_the_reason() {
     let good = encode(&full());
-    let rows: [(String, &str); 9] = [
+    let rows: [(String, &str); 16] = [
         (String::new(), "does not start with `v1`"),
         (good.replacen("v1", "v2", 1), "does not start with `v1`"),
         (good.replace(" child=4242", ""), "`child` is missing"),
@@ -68,37 +83,66 @@ fn anything_else_is_refused_with_the_reason() {
         (format!("{good} loose"), "`loose` is not key=value"),
         (good.replace("child=4242", "child=x"), "`x` is not a number"),
         (
+            good.replace("child=4242", "child=+4242"),
+            "`+4242` is not a number",
+        ),
+        (
+            good.replace("codes=0,143", "codes=0,,143"),
+            "has an empty item",
+        ),
+        (
             good.replace("drain=1.500000000", "drain=1.5000000000"),
             "is not SECONDS.NANOSECONDS",
         ),
+        (
+            good.replace("drain=1.500000000", "drain=+1.500000000"),
+            "`+1` is not a number",
+        ),
         (good.replace("comm=6d79", "comm=6d7"), "is not hex"),
+        (
+            good.replace("log=debug", "log=loud"),
+            "`loud` is not a log level",
+        ),
+        (good.replace("json", "xml"), "`xml` is not a log format"),
+        (
+            good.replace("table=", "table=99999:1,"),
+            "`99999` is not a signal",
+        ),
+        (
+            good.replace("table=", "table=1:15,"),
+            "table entry for SIGHUP is given twice",
+        ),
     ];
     for (text, reason) in rows {
         let err = decode(&text).unwrap_err();
         assert!(err.contains(reason), "{text:?}: {err}");
     }
-    assert!(
-        decode(&good.replace("log=debug", "log=loud"))
-            .unwrap_err()
-            .contains("`loud` is not a log level")
-    );
     assert!(decode(&good.replace("target=child", "target=all")).is_err());
-    assert!(
-        decode(&good.replace("table=", "table=99999:1,"))
-            .unwrap_err()
-            .contains("`99999` is not a signal")
-    );
 }
 
 #[test]
-fn a_state_for_another_process_or_child_is_refused() {
+fn a_state_is_this_process_own_only_with_its_pid_and_start_time() {
     let mut h = full();
-    h.pid = std::process::id() + 1;
-    assert!(verify(&h).unwrap_err().contains("written for pid"));
     h.pid = std::process::id();
+    h.start = start_time();
+    assert!(h.start > 0, "no start time from /proc/self/stat");
+    assert!(is_for_this_process(&h));
+    for (pid, start) in [(h.pid + 1, h.start), (h.pid, h.start + 1)] {
+        let other = Handoff {
+            pid,
+            start,
+            ..h.clone()
+        };
+        assert!(!is_for_this_process(&other), "{pid} {start}");
+    }
+}
+
+#[test]
+fn only_a_child_of_this_process_is_taken_as_the_main_child() {
+    let mut h = full();
     h.main_pid = 1;
     assert!(
-        verify(&h)
+        verify_child(&h)
             .unwrap_err()
             .contains("is not a child of this process")
     );
@@ -107,9 +151,16 @@ fn a_state_for_another_process_or_child_is_refused() {
         .spawn()
         .unwrap();
     h.main_pid = i32::try_from(child.id()).unwrap();
-    assert_eq!(verify(&h), Ok(()));
+    assert_eq!(verify_child(&h), Ok(()));
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+#[test]
+fn the_test_binary_is_the_program_the_kernel_started() {
+    // Run directly, not through the loader: the link names this very file.
+    let path = own_binary().unwrap();
+    assert_eq!(path, std::env::current_exe().unwrap());
 }
 
 #[test]

@@ -2,7 +2,10 @@
 //! goes on supervising. The process must not be able to tell: same pid, name,
 //! arguments and subreaper role, and no signal or child exit lost on the way.
 
-use super::{PROMPTLY, Running, Stream, alive, children, comm, liftoff, liftoff_as_pid_1, scratch};
+use super::{
+    PROMPTLY, Running, Stream, alive, children, comm, liftoff, liftoff_as_pid_1, scratch,
+    with_liftoff_env,
+};
 use crate::support;
 
 /// liftoff's environment as `KEY=value` strings.
@@ -89,7 +92,7 @@ fn a_stop_signal_sent_around_the_hand_over_is_not_lost() {
     // the round. A pending signal survives execve, and the fresh image must act on it.
     for round in 0..10 {
         let mut cmd = liftoff_as_pid_1();
-        cmd.args(["run", "--", "sleep", "60"]);
+        cmd.args(["-v", "run", "--", "sleep", "60"]);
         let mut run = Running::start(cmd, true);
         let pid = run.liftoff_pid();
         support::wait_until(PROMPTLY, "liftoff to start its child", || {
@@ -102,28 +105,123 @@ fn a_stop_signal_sent_around_the_hand_over_is_not_lost() {
             "round {round}\n{}",
             run.transcript()
         );
+        let log = run.transcript();
+        assert!(
+            log.contains("took over supervision in a fresh image"),
+            "round {round}: the signal came before the hand-over, which must still happen\n{log}"
+        );
     }
 }
 
+/// A hand-over state for the process `sh` execs into: its pid and start time, with
+/// `child` as the main child.
+const STATE_FOR_THIS_PROCESS: &str = "exec env LIFTOFF_HANDOFF=\"v1 pid=$$ start=$(cut -d')' -f2 /proc/$$/stat | cut -d' ' -f21) child=$1 target=group stop=10.000000000 drain=0.000000000 resend= codes= table= log=info,text comm=\" \"$0\" check";
+
 #[test]
 fn a_hand_over_state_that_liftoff_did_not_write_is_refused() {
-    let forged = [
-        "yes",
-        "v1 pid=1 child=2 target=group stop=10.000000000 drain=0.000000000 resend= codes= table= log=info,text comm=",
-    ];
-    for value in forged {
-        let out = support::liftoff()
-            .env("LIFTOFF_HANDOFF", value)
-            .arg("check")
-            .output()
-            .unwrap();
+    // Not a state at all, and a state for this very process (pid and start time) whose
+    // "child" is not its child: refused, one line, 78.
+    let garbage = support::liftoff()
+        .env("LIFTOFF_HANDOFF", "yes")
+        .arg("check")
+        .output()
+        .unwrap();
+    let forged = std::process::Command::new("sh")
+        .args(["-c", STATE_FOR_THIS_PROCESS, support::liftoff_bin(), "1"])
+        .env_remove("LIFTOFF_CONFIG")
+        .output()
+        .unwrap();
+    for (out, reason) in [
+        (garbage, "it does not start with `v1`"),
+        (forged, "pid 1 is not a child of this process"),
+    ] {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(78), "{value}: {stderr}");
+        assert_eq!(out.status.code(), Some(78), "{stderr}");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(
             stderr.contains("LIFTOFF_HANDOFF is set, but not by liftoff for this process")
+                && stderr.contains(reason)
                 && stderr.contains("unset it"),
             "{stderr}"
         );
     }
+}
+
+#[test]
+fn a_copy_of_another_process_state_is_ignored_with_a_warning() {
+    // `/proc/1/environ` copied into a cron job's environment: every liftoff started
+    // from it must still work, and say what to clean up.
+    let copied = "v1 pid=1 start=1 child=2 target=group stop=10.000000000 drain=0.000000000 resend= codes= table= log=info,text comm=";
+    let out = support::liftoff()
+        .env("LIFTOFF_HANDOFF", copied)
+        .args([
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "echo \"child sees ${LIFTOFF_HANDOFF:-nothing}\"",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "child sees nothing\n");
+    assert!(
+        stderr.contains(
+            "warning: ignoring LIFTOFF_HANDOFF: it was written for another process (pid 1)"
+        ) && stderr.contains("unset it where it is copied from"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn started_through_the_dynamic_loader_liftoff_supervises_in_place() {
+    // `/proc/self/exe` is then the loader: handing it liftoff's arguments would end
+    // PID 1. liftoff sees that it is not the program the kernel started, says so, and
+    // supervises in the image it has.
+    let loader = ["/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1"]
+        .into_iter()
+        .find(|path| std::path::Path::new(path).exists())
+        .expect("no glibc dynamic loader found at the usual paths");
+    let mut cmd = std::process::Command::new(loader);
+    cmd.arg(support::liftoff_bin()).args([
+        "--mode",
+        "supervise",
+        "run",
+        "--",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    with_liftoff_env(&mut cmd);
+    let mut run = Running::start(cmd, false);
+    assert_eq!(run.wait(PROMPTLY), 3, "{}", run.transcript());
+    let log = run.transcript();
+    assert!(
+        log.contains("failed to hand supervision to a fresh image of liftoff")
+            && log.contains("is not liftoff itself")
+            && log.contains("supervising in this one"),
+        "{log}"
+    );
+}
+
+#[test]
+fn without_proc_liftoff_supervises_in_place() {
+    if !support::privileged_or_skip("a mount namespace without /proc") {
+        return;
+    }
+    // An empty tmpfs over /proc: no /proc/self/exe to read.
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg("mount -t tmpfs none /proc && exec \"$0\" --mode supervise run -- sh -c 'exit 3'")
+        .arg(support::liftoff_bin());
+    with_liftoff_env(&mut cmd);
+    let mut run = Running::start(cmd, false);
+    assert_eq!(run.wait(PROMPTLY), 3, "{}", run.transcript());
+    let log = run.transcript();
+    assert!(
+        log.contains("failed to hand supervision to a fresh image of liftoff")
+            && log.contains("failed to read /proc/self/exe"),
+        "{log}"
+    );
 }
