@@ -6,15 +6,17 @@
 //! start-up maps nearly all of liftoff's text and the peak resident set (`VmHWM`) stays
 //! at its start-up size for the container's whole life. The supervise loop needs a small
 //! fraction of that. So once the main child runs, liftoff re-executes its own binary
-//! (`/proc/self/exe`) with the original argument vector and the supervision state in
-//! [`VAR`]; the new image skips every start-up step and enters the loop.
+//! (the file `/proc/self/exe` links to, once checked to be liftoff) with the original
+//! argument vector and the supervision state in [`VAR`]; the new image skips every
+//! start-up step and enters the loop.
 //!
 //! The process stays the same (same pid, still PID 1 or the subreaper, same children,
 //! same process group and terminal), and everything the loop depends on survives
 //! `execve`: the signal mask (all handled signals blocked), pending signals (a TERM or
 //! a child's exit that arrives meanwhile waits for the new image), and the subreaper
-//! attribute. Only the short name (`comm`) would change, to `exe`, so it is carried
-//! over too. When the exec fails (no `/proc`, a seccomp filter), liftoff keeps
+//! attribute. The short name (`comm`) follows the file's name, so it is carried over
+//! too, for a binary installed under another name. When the exec cannot be done (no
+//! `/proc`, liftoff started through the dynamic loader) or fails, liftoff keeps
 //! supervising in the image it has, as it did before this hand-over existed.
 //!
 //! The state is a line of `key=value` words (see [`encode`]), small enough for any
@@ -320,8 +322,9 @@ pub fn verify_child(h: &Handoff) -> Result<(), String> {
     Ok(())
 }
 
-/// Gives the process back the short name it had before the exec (which set it to `exe`),
-/// so `ps`, `top` and `pgrep liftoff` still find it. Best effort.
+/// Gives the process back the short name it had before the exec (which names it after
+/// the file: a symlink it was started by, `/usr/bin/init -> liftoff`, is gone), so `ps`,
+/// `top` and `pgrep` still find it by that name. Best effort.
 pub fn restore_comm(comm: &[u8]) {
     if let Ok(name) = CString::new(comm) {
         // SAFETY: PR_SET_NAME reads a NUL-terminated string (the kernel truncates it to

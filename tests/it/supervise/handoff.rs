@@ -3,8 +3,7 @@
 //! arguments and subreaper role, and no signal or child exit lost on the way.
 
 use super::{
-    PROMPTLY, Running, Stream, alive, children, comm, liftoff, liftoff_as_pid_1, scratch,
-    with_liftoff_env,
+    PROMPTLY, Running, Stream, alive, children, comm, liftoff_as_pid_1, scratch, with_liftoff_env,
 };
 use crate::support;
 
@@ -17,14 +16,14 @@ fn environ(pid: i32) -> Vec<String> {
 }
 
 /// Waits until liftoff (host pid `pid`) runs in the fresh image, which is when its
-/// environment carries the hand-over state, and has its name back (the exec names it
-/// `exe` for the few microseconds until the fresh image restores it).
-fn wait_for_handoff(pid: i32) {
+/// environment carries the hand-over state, with its name (the exec names it after the
+/// file, and the fresh image restores the name it had).
+fn wait_for_handoff(pid: i32, name: &str) {
     support::wait_until(PROMPTLY, "liftoff to hand supervision over", || {
         let handed = environ(pid)
             .iter()
             .any(|entry| entry.starts_with("LIFTOFF_HANDOFF=v1 "));
-        handed && comm(pid).as_deref() == Some("liftoff")
+        handed && comm(pid).as_deref() == Some(name)
     });
 }
 
@@ -45,24 +44,25 @@ fn the_fresh_image_keeps_the_name_the_arguments_and_the_subreaper_role() {
         // subreaper.
         "echo ready; while [ ! -e \"$0\" ]; do sleep 0.05; done; (sleep 30 & echo orphan $!); exec sleep 60",
     ];
-    let mut cmd = liftoff();
+    // Started by another name, as an image may install it (`/sbin/init -> liftoff`):
+    // the exec would name the process after the file, `liftoff`.
+    let link = dir.join("my-init");
+    std::os::unix::fs::symlink(support::liftoff_bin(), &link).unwrap();
+    let mut cmd = std::process::Command::new(&link);
+    with_liftoff_env(&mut cmd);
     cmd.args(args).arg(&go);
     let mut run = Running::start(cmd, false);
     run.expect(Stream::Out, "ready", PROMPTLY);
     let pid = run.liftoff_pid();
-    wait_for_handoff(pid);
-    assert_eq!(
-        comm(pid).as_deref(),
-        Some("liftoff"),
-        "ps and pgrep must still find it"
-    );
+    // ps and pgrep must still find it by the name it was started by.
+    wait_for_handoff(pid, "my-init");
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
     let shown: Vec<String> = cmdline
         .split(|b| *b == 0)
         .filter(|arg| !arg.is_empty())
         .map(|arg| String::from_utf8_lossy(arg).into_owned())
         .collect();
-    assert_eq!(shown[0], support::liftoff_bin());
+    assert_eq!(shown[0], link.display().to_string());
     assert_eq!(shown[1..shown.len() - 1], args, "the arguments as given");
     std::fs::write(&go, "").unwrap();
     let line = run.expect(Stream::Out, "orphan", PROMPTLY);
