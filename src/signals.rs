@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 pub(crate) use mask::forwarded;
 #[cfg(target_os = "linux")]
-pub(crate) use mask::{all_signals, contains, handled, ignored_at_start};
+pub(crate) use mask::{all_signals, contains, handled, ignored_at_start, take};
 pub use mask::{block_at_start, restore_mask};
 pub use table::{Rewrite, SignalTable, SignalTarget};
 

@@ -18,12 +18,9 @@
 //! (resolv.conf) that liftoff cannot shorten without a thread.
 
 use std::fmt;
-use std::mem::MaybeUninit;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use nix::errno::Errno;
 use nix::sys::signal::SigSet;
 use serde::{Serialize, Serializer};
 
@@ -287,8 +284,7 @@ fn secs(d: Duration) -> String {
 fn take_stop(set: &SigSet, table: &SignalTable, timeout: Duration) -> anyhow::Result<Option<i32>> {
     let end = later(Instant::now(), timeout);
     loop {
-        let left = end.saturating_duration_since(Instant::now());
-        let Some(raw) = next_signal(set, left)? else {
+        let Some(raw) = next_signal(set, end)? else {
             return Ok(None);
         };
         match Signal::from_raw(raw) {
@@ -302,39 +298,20 @@ fn take_stop(set: &SigSet, table: &SignalTable, timeout: Duration) -> anyhow::Re
     }
 }
 
-/// Takes a pending signal of `set`, waiting up to `timeout` for one; `None` if none came.
+/// Takes a pending signal of `set`, waiting until `end` for one; `None` if none came.
 #[cfg(target_os = "linux")]
-fn next_signal(set: &SigSet, timeout: Duration) -> anyhow::Result<Option<i32>> {
-    let timeout = libc::timespec {
-        // Capped at 68 years so it fits every time_t (named through inference: musl
-        // deprecates the `time_t` alias).
-        tv_sec: timeout
-            .as_secs()
-            .min(i32::MAX as u64)
-            .try_into()
-            .unwrap_or_default(),
-        tv_nsec: timeout.subsec_nanos().into(),
-    };
-    loop {
-        let mut info = MaybeUninit::<libc::siginfo_t>::zeroed();
-        // SAFETY: `set` and `timeout` are valid for the call and `info` is writable.
-        let rc = unsafe { libc::sigtimedwait(set.as_ref(), info.as_mut_ptr(), &timeout) };
-        if rc > 0 {
-            return Ok(Some(rc));
-        }
-        match Errno::last() {
-            Errno::EAGAIN => return Ok(None),
-            Errno::EINTR => continue,
-            err => return Err(err).context("failed to wait for signals"),
-        }
-    }
+fn next_signal(set: &SigSet, end: Instant) -> anyhow::Result<Option<i32>> {
+    Ok(crate::signals::take(set, Some(end))?.map(|(raw, _)| raw))
 }
 
 /// macOS has no `sigtimedwait`: sleep through the pause, then take a shutdown signal
 /// that arrived meanwhile (it stays pending, since liftoff blocks it from the start).
 #[cfg(not(target_os = "linux"))]
-fn next_signal(set: &SigSet, timeout: Duration) -> anyhow::Result<Option<i32>> {
-    std::thread::sleep(timeout);
+fn next_signal(set: &SigSet, end: Instant) -> anyhow::Result<Option<i32>> {
+    use anyhow::Context;
+    use nix::errno::Errno;
+    use std::mem::MaybeUninit;
+    std::thread::sleep(end.saturating_duration_since(Instant::now()));
     let mut pending = MaybeUninit::<libc::sigset_t>::zeroed();
     // SAFETY: `pending` is a writable sigset_t.
     if unsafe { libc::sigpending(pending.as_mut_ptr()) } != 0 {

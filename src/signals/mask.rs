@@ -38,6 +38,53 @@ pub fn ignored_at_start() -> SigSet {
     raw_set(ignored)
 }
 
+/// Takes one signal of `set` (blocked, so it waits pending), sleeping in the kernel
+/// until one is there or `deadline` passes (never, without one). Returns the raw
+/// number and the sender's pid; `None` when the deadline passed. The one place
+/// liftoff waits for signals: the supervisor and the `wait_for` wait both use it.
+#[cfg(target_os = "linux")]
+pub fn take(
+    set: &SigSet,
+    deadline: Option<std::time::Instant>,
+) -> anyhow::Result<Option<(i32, i32)>> {
+    use anyhow::Context;
+    use nix::errno::Errno;
+    loop {
+        let mut info = MaybeUninit::<libc::siginfo_t>::zeroed();
+        let rc = match deadline {
+            // SAFETY: `set` is a valid signal set and `info` is writable.
+            None => unsafe { libc::sigwaitinfo(set.as_ref(), info.as_mut_ptr()) },
+            Some(deadline) => {
+                // Recomputed on every round, so an interrupted wait resumes with the
+                // time that is left, not the whole timeout again.
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                let timeout = libc::timespec {
+                    // Capped at 68 years so it fits every time_t (named through inference:
+                    // musl deprecates the `time_t` alias).
+                    tv_sec: left
+                        .as_secs()
+                        .min(i32::MAX as u64)
+                        .try_into()
+                        .unwrap_or_default(),
+                    tv_nsec: left.subsec_nanos().into(),
+                };
+                // SAFETY: as above, and `timeout` lives across the call.
+                unsafe { libc::sigtimedwait(set.as_ref(), info.as_mut_ptr(), &timeout) }
+            }
+        };
+        if rc > 0 {
+            // SAFETY: the kernel filled `info` for the signal it returned.
+            let from = unsafe { info.assume_init().si_pid() };
+            return Ok(Some((rc, from)));
+        }
+        match Errno::last() {
+            Errno::EAGAIN => return Ok(None),
+            Errno::EINTR => continue,
+            err => return Err(err).context("failed to wait for signals"),
+        }
+    }
+}
+
 /// Every forwardable signal: what liftoff may receive before any child runs.
 pub(crate) fn forwarded() -> SigSet {
     raw_set(forwardable().map(Signal::raw))

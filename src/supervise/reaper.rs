@@ -2,7 +2,6 @@
 //! send signals, exit. Every decision is in `state`; this only makes syscalls.
 
 use std::ffi::OsStr;
-use std::mem::MaybeUninit;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -40,29 +39,36 @@ pub fn run(spec: &Spec, inherited_mask: &SigSet, hand_off: bool) -> anyhow::Resu
         success_codes: spec.success_codes.clone(),
         drain_delay: spec.drain_delay,
     };
-    if hand_off {
-        let state = Handoff {
-            pid: std::process::id(),
-            start: handoff::start_time(),
-            main_pid,
-            policy,
-            log: spec.log,
-            comm: handoff::current_comm(),
-        };
-        debug!(
-            pid = main_pid,
-            "handing supervision to a fresh image of liftoff"
-        );
-        let err = handoff::exec(&state);
-        // Nothing changed: supervise in this image, which only holds more memory.
-        warn!(
-            "failed to hand supervision to a fresh image of liftoff ({err:#}); supervising in this one, which only costs memory"
-        );
-        super::trim::give_back_startup_memory();
-        return supervise(State::new(state.policy, main_pid), main_pid, None);
-    }
+    let policy = if hand_off {
+        hand_over(spec, policy, main_pid)
+    } else {
+        policy
+    };
     super::trim::give_back_startup_memory();
     supervise(State::new(policy, main_pid), main_pid, None)
+}
+
+/// Hands supervision of `main_pid` to a fresh image of liftoff, which does not return;
+/// when the exec fails, says so and gives the policy back to supervise in this image,
+/// which only holds more memory.
+fn hand_over(spec: &Spec, policy: Policy, main_pid: i32) -> Policy {
+    let state = Handoff {
+        pid: std::process::id(),
+        start: handoff::start_time(),
+        main_pid,
+        policy,
+        log: spec.log,
+        comm: handoff::current_comm(),
+    };
+    debug!(
+        pid = main_pid,
+        "handing supervision to a fresh image of liftoff"
+    );
+    let err = handoff::exec(&state);
+    warn!(
+        "failed to hand supervision to a fresh image of liftoff ({err:#}); supervising in this one, which only costs memory"
+    );
+    state.policy
 }
 
 /// The fresh image's side of the hand-over: checks that the state in `value` was
@@ -218,45 +224,19 @@ pub fn give_back_chld() -> anyhow::Result<()> {
 }
 
 /// Sleeps in the kernel until a signal in `set` is pending or `deadline` passes;
-/// `None` means the deadline passed.
+/// `None` means the deadline passed. A signal number liftoff does not know is dropped.
 fn wait(set: &SigSet, deadline: Option<Instant>) -> anyhow::Result<Option<Signal>> {
     loop {
-        let mut info = MaybeUninit::<libc::siginfo_t>::zeroed();
-        let rc = match deadline {
-            // SAFETY: `set` is a valid signal set and `info` is writable.
-            None => unsafe { libc::sigwaitinfo(set.as_ref(), info.as_mut_ptr()) },
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                let timeout = libc::timespec {
-                    // Capped at 68 years so it fits every time_t (named through inference: musl
-                    // deprecates the `time_t` alias).
-                    tv_sec: left
-                        .as_secs()
-                        .min(i32::MAX as u64)
-                        .try_into()
-                        .unwrap_or_default(),
-                    tv_nsec: left.subsec_nanos().into(),
-                };
-                // SAFETY: as above, and `timeout` lives across the call.
-                unsafe { libc::sigtimedwait(set.as_ref(), info.as_mut_ptr(), &timeout) }
-            }
+        let Some((raw, from)) = signals::take(set, deadline)? else {
+            return Ok(None);
         };
-        if rc > 0 {
-            let Some(signal) = Signal::from_raw(rc) else {
-                continue;
-            };
-            // SAFETY: sigwaitinfo filled `info` for the signal it returned.
-            let from = unsafe { info.assume_init().si_pid() };
-            if signal != Signal::CHLD {
-                debug!(signal = %signal, from, "received signal");
-            }
-            return Ok(Some(signal));
+        let Some(signal) = Signal::from_raw(raw) else {
+            continue;
+        };
+        if signal != Signal::CHLD {
+            debug!(signal = %signal, from, "received signal");
         }
-        match Errno::last() {
-            Errno::EAGAIN => return Ok(None),
-            Errno::EINTR => continue,
-            err => return Err(err).context("failed to wait for signals"),
-        }
+        return Ok(Some(signal));
     }
 }
 
