@@ -92,8 +92,17 @@ pub struct Settings {
     pub debug: Option<bool>,
 }
 
-/// The names of every key, for unknown-key checks and suggestions.
-pub const KEYS: &[&str] = &[
+/// The names of every key, for unknown-key checks and suggestions, in the struct's
+/// order: the keys before the gunicorn-only ones, those, and the last ones.
+pub const KEYS: &[&str] =
+    &concat::<{ FIRST_KEYS.len() + GUNICORN_KEYS.len() + LAST_KEYS.len() }>([
+        FIRST_KEYS,
+        GUNICORN_KEYS,
+        LAST_KEYS,
+    ]);
+
+/// The keys before the gunicorn-only ones.
+const FIRST_KEYS: &[&str] = &[
     "mode",
     "chdir",
     "env",
@@ -116,21 +125,6 @@ pub const KEYS: &[&str] = &[
     "app",
     "host",
     "port",
-    "workers",
-    "workers_per_core",
-    "min_workers",
-    "max_workers",
-    "worker_memory",
-    "threads",
-    "worker_class",
-    "timeout",
-    "graceful_timeout",
-    "keepalive",
-    "worker_tmp_dir",
-    "gunicorn_config",
-    "access_log",
-    "reload",
-    "debug",
 ];
 
 /// Keys that only gunicorn profiles use (`config` shows them for gunicorn only).
@@ -149,6 +143,24 @@ pub const GUNICORN_KEYS: &[&str] = &[
     "gunicorn_config",
     "access_log",
 ];
+
+/// The keys after the gunicorn-only ones.
+const LAST_KEYS: &[&str] = &["reload", "debug"];
+
+/// `parts` one after the other, at compile time (`N` must be their total length).
+const fn concat<const N: usize>(parts: [&[&'static str]; 3]) -> [&'static str; N] {
+    let mut out = [""; N];
+    let (mut at, mut part) = (0, 0);
+    while part < parts.len() {
+        let mut i = 0;
+        while i < parts[part].len() {
+            out[at] = parts[part][i];
+            (at, i) = (at + 1, i + 1);
+        }
+        part += 1;
+    }
+    out
+}
 
 /// Whether `key` means anything to `server` (`config` shows only those; a flag that does
 /// not is warned about).
