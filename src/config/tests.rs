@@ -260,25 +260,38 @@ fn errors_name_the_key_and_its_source() {
         ),
     ];
     for (file, vars, flag, needles) in cases {
-        Jail::expect_with(|jail| {
-            jail.create_file("liftoff.toml", file)?;
-            for (k, v) in *vars {
-                jail.set_env(k, v);
-            }
+        expect_error(file, vars, needles, || {
             let mut layers = load(None).unwrap();
             if let Some((key, name, value)) = flag {
                 layers.flags.set(key, name, *value);
             }
-            let msg = config_error(layers.settings(Some("prod")));
-            for needle in *needles {
-                assert!(
-                    msg.contains(needle),
-                    "{file:?} {vars:?}: {msg:?} lacks {needle:?}"
-                );
-            }
-            Ok(())
+            config_error(layers.settings(Some("prod")))
         });
     }
+}
+
+/// In a jail with `file` as liftoff.toml and `vars` set, checks that the error message
+/// `error` returns holds every one of `needles`.
+fn expect_error(
+    file: &str,
+    vars: &[(&str, &str)],
+    needles: &[&str],
+    error: impl FnOnce() -> String,
+) {
+    Jail::expect_with(|jail| {
+        jail.create_file("liftoff.toml", file)?;
+        for (k, v) in vars {
+            jail.set_env(k, v);
+        }
+        let msg = error();
+        for needle in needles {
+            assert!(
+                msg.contains(needle),
+                "{file:?} {vars:?}: {msg:?} lacks {needle:?}"
+            );
+        }
+        Ok(())
+    });
 }
 
 #[test]
@@ -332,20 +345,7 @@ fn unknown_keys_and_bad_shapes_are_reported_with_suggestions() {
         ),
     ];
     for (file, vars, needles) in cases {
-        Jail::expect_with(|jail| {
-            jail.create_file("liftoff.toml", file)?;
-            for (k, v) in *vars {
-                jail.set_env(k, v);
-            }
-            let msg = config_error(load(None));
-            for needle in *needles {
-                assert!(
-                    msg.contains(needle),
-                    "{file:?} {vars:?}: {msg:?} lacks {needle:?}"
-                );
-            }
-            Ok(())
-        });
+        expect_error(file, vars, needles, || config_error(load(None)));
     }
 }
 

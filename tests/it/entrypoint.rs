@@ -723,23 +723,30 @@ fn healthy(port: u16) -> bool {
         .is_ok_and(|(status, _)| status == 200)
 }
 
-#[test]
-fn the_drain_delay_keeps_serving_then_stops() {
+/// `liftoff prod` on the example app with this drain delay and stop timeout, once
+/// it serves; the directory it runs in (keep it alive), its port, and the process.
+fn serving_prod(drain_delay: &str, stop_timeout: &str) -> (Dir, u16, Running) {
     let dir = Dir::new(Some(&app_config()));
     let port = support::free_port();
-    let mut liftoff = Running::start(
+    let liftoff = Running::start(
         &dir.0,
         &[
             "prod",
             "--port",
             &port.to_string(),
             "--drain-delay",
-            "2s",
+            drain_delay,
             "--stop-timeout",
-            "20s",
+            stop_timeout,
         ],
     );
     support::wait_for_port(port, Duration::from_secs(30));
+    (dir, port, liftoff)
+}
+
+#[test]
+fn the_drain_delay_keeps_serving_then_stops() {
+    let (_dir, port, mut liftoff) = serving_prod("2s", "20s");
     assert!(healthy(port));
     liftoff.signal(Signal::SIGTERM);
     let sent = Instant::now();
@@ -779,21 +786,7 @@ fn the_drain_delay_keeps_serving_then_stops() {
 
 #[test]
 fn a_second_sigterm_skips_the_drain_delay() {
-    let dir = Dir::new(Some(&app_config()));
-    let port = support::free_port();
-    let mut liftoff = Running::start(
-        &dir.0,
-        &[
-            "prod",
-            "--port",
-            &port.to_string(),
-            "--drain-delay",
-            "60s",
-            "--stop-timeout",
-            "90s",
-        ],
-    );
-    support::wait_for_port(port, Duration::from_secs(30));
+    let (_dir, port, mut liftoff) = serving_prod("60s", "90s");
     liftoff.signal(Signal::SIGTERM);
     liftoff.wait_log("stop requested: serving 1m more", Duration::from_secs(5));
     assert!(healthy(port), "still serving during the delay");

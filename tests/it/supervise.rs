@@ -334,5 +334,9 @@ pub fn scratch(test: &str) -> PathBuf {
     dir
 }
 
+/// The arguments that make liftoff supervise `sh -c SCRIPT` (not as PID 1): the
+/// script goes after them.
+pub const SUPERVISE_SH: [&str; 6] = ["--mode", "supervise", "run", "--", "sh", "-c"];
+
 /// Generous bound for "promptly" on a 2-core machine shared with other test runs.
 pub const PROMPTLY: Duration = Duration::from_secs(10);

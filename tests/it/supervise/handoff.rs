@@ -3,7 +3,8 @@
 //! arguments and subreaper role, and no signal or child exit lost on the way.
 
 use super::{
-    PROMPTLY, Running, Stream, alive, children, comm, liftoff_as_pid_1, scratch, with_liftoff_env,
+    PROMPTLY, Running, SUPERVISE_SH, Stream, alive, children, comm, liftoff_as_pid_1, scratch,
+    with_liftoff_env,
 };
 use crate::support;
 
@@ -31,26 +32,20 @@ fn wait_for_handoff(pid: i32, name: &str) {
 fn the_fresh_image_keeps_the_name_the_arguments_and_the_subreaper_role() {
     let dir = scratch("handoff-keeps");
     let go = dir.join("go");
-    let args = [
-        "-v",
-        "--mode",
-        "supervise",
-        "run",
-        "--",
-        "sh",
-        "-c",
-        // The orphan is made only once the test says so, after the hand-over: it must
-        // come back to liftoff, which it does only if the fresh image is still the
-        // subreaper.
-        "echo ready; while [ ! -e \"$0\" ]; do sleep 0.05; done; (sleep 30 & echo orphan $!); exec sleep 60",
-    ];
+    // The orphan is made only once the test says so, after the hand-over: it must come
+    // back to liftoff, which it does only if the fresh image is still the subreaper.
+    let script = "echo ready; while [ ! -e \"$0\" ]; do sleep 0.05; done; (sleep 30 & echo orphan $!); exec sleep 60";
+    let args: Vec<&str> = std::iter::once("-v")
+        .chain(SUPERVISE_SH)
+        .chain([script])
+        .collect();
     // Started by another name, as an image may install it (`/sbin/init -> liftoff`):
     // the exec would name the process after the file, `liftoff`.
     let link = dir.join("my-init");
     std::os::unix::fs::symlink(support::liftoff_bin(), &link).unwrap();
     let mut cmd = std::process::Command::new(&link);
     with_liftoff_env(&mut cmd);
-    cmd.args(args).arg(&go);
+    cmd.args(&args).arg(&go);
     let mut run = Running::start(cmd, false);
     run.expect(Stream::Out, "ready", PROMPTLY);
     let pid = run.liftoff_pid();
@@ -184,15 +179,9 @@ fn started_through_the_dynamic_loader_liftoff_supervises_in_place() {
         .find(|path| std::path::Path::new(path).exists())
         .expect("no glibc dynamic loader found at the usual paths");
     let mut cmd = std::process::Command::new(loader);
-    cmd.arg(support::liftoff_bin()).args([
-        "--mode",
-        "supervise",
-        "run",
-        "--",
-        "sh",
-        "-c",
-        "exit 3",
-    ]);
+    cmd.arg(support::liftoff_bin())
+        .args(SUPERVISE_SH)
+        .arg("exit 3");
     with_liftoff_env(&mut cmd);
     let mut run = Running::start(cmd, false);
     assert_eq!(run.wait(PROMPTLY), 3, "{}", run.transcript());

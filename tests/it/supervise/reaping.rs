@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{PROMPTLY, Running, Stream, helper, liftoff, liftoff_as_pid_1, python};
+use super::{PROMPTLY, Running, SUPERVISE_SH, Stream, helper, liftoff, liftoff_as_pid_1, python};
 use crate::support;
 
 /// How many orphans the storm makes.
@@ -70,16 +70,7 @@ fn orphans_come_back_to_liftoff_when_it_is_not_pid_1() {
     // it with the rest of the group and reaps it; without PR_SET_CHILD_SUBREAPER it
     // would go to the machine's init and liftoff would never log it.
     let mut cmd = liftoff();
-    cmd.args([
-        "-v",
-        "--mode",
-        "supervise",
-        "run",
-        "--",
-        "sh",
-        "-c",
-        "sleep 30 & echo $!",
-    ]);
+    cmd.arg("-v").args(SUPERVISE_SH).arg("sleep 30 & echo $!");
     let mut run = Running::start(cmd, false);
     let orphan = run.next_out(PROMPTLY);
     assert_eq!(run.wait(PROMPTLY), 0, "{}", run.transcript());
@@ -99,17 +90,9 @@ fn a_grandchild_holding_stdout_does_not_keep_liftoff_running() {
     // group, SIGKILLs it at the stop timeout, and exits with the main child's code; the
     // test's pipe reaches EOF because the grandchild is gone.
     let mut cmd = liftoff();
-    cmd.args([
-        "--mode",
-        "supervise",
-        "--stop-timeout",
-        "2s",
-        "run",
-        "--",
-        "sh",
-        "-c",
-    ]);
-    cmd.arg("trap '' TERM; sleep 1000 & echo grandchild; exit 5");
+    cmd.args(["--stop-timeout", "2s"])
+        .args(SUPERVISE_SH)
+        .arg("trap '' TERM; sleep 1000 & echo grandchild; exit 5");
     let started = Instant::now();
     let mut run = Running::start(cmd, false);
     run.expect(Stream::Out, "grandchild", PROMPTLY);
@@ -149,15 +132,7 @@ fn usage(pid: i32) -> (u64, u64, u64) {
 #[test]
 fn an_idle_supervisor_uses_no_cpu_and_never_wakes() {
     let mut cmd = liftoff();
-    cmd.args([
-        "--mode",
-        "supervise",
-        "run",
-        "--",
-        "sh",
-        "-c",
-        "echo started; exec sleep 1000",
-    ]);
+    cmd.args(SUPERVISE_SH).arg("echo started; exec sleep 1000");
     let mut run = Running::start(cmd, false);
     run.expect(Stream::Out, "started", PROMPTLY);
     let pid = run.liftoff_pid();
