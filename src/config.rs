@@ -372,6 +372,24 @@ fn describe(err: &figment::Error) -> String {
     }
 }
 
+/// Where `value`, found at `path` in `figment`'s merged layers, came from (see
+/// [`source_name`]); `None` when no layer tagged it. Its own tag leads to its metadata,
+/// so nothing is merged again (`find_metadata` would merge every layer once more).
+pub fn value_source(
+    figment: &Figment,
+    path: &[&str],
+    value: &figment::value::Value,
+) -> Option<String> {
+    // A tag knows only default, global or "custom": a custom one is the selected profile.
+    let profile = value
+        .tag()
+        .profile()
+        .unwrap_or_else(|| figment.profile().clone());
+    figment
+        .get_metadata(value.tag())
+        .map(|md| source_name(md, Some(&profile), path))
+}
+
 /// Where a value came from: `liftoff.toml [prod]`, `environment variable LIFTOFF_PORT`,
 /// or the flag `--port`.
 pub fn source_name<K: AsRef<str>>(md: &Metadata, profile: Option<&Profile>, path: &[K]) -> String {

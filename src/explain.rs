@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::cli::{ConfigArgs, ConfigFormat, GlobalArgs, ServerArgs};
-use crate::config::{Layers, source_name, suggest};
+use crate::config::{Layers, suggest};
 use crate::exit::Failure;
 use crate::plan::{self, Plan, Request, Target};
 use crate::profile::{self, Defaults};
@@ -152,20 +152,13 @@ fn entries(figment: &figment::Figment, server: ServerKind, plan: Option<&Plan>) 
     out
 }
 
-/// Where one value (found at `path` in the merged layers) came from; a tag only knows
-/// "custom", which is the selected profile.
+/// Where one value (found at `path` in the merged layers) came from; `?` if no layer says.
 fn value_source(
     figment: &figment::Figment,
     path: &[&str],
     value: &figment::value::Value,
 ) -> String {
-    let profile = value
-        .tag()
-        .profile()
-        .unwrap_or_else(|| figment.profile().clone());
-    figment
-        .get_metadata(value.tag())
-        .map_or("?".into(), |md| source_name(md, Some(&profile), path))
+    crate::config::value_source(figment, path, value).unwrap_or_else(|| "?".into())
 }
 
 /// Where each entry of a table came from, since entries merge across layers.

@@ -15,7 +15,7 @@ use figment::Figment;
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, ServerArgs};
-use crate::config::{Layers, source_name};
+use crate::config::{Layers, value_source};
 use crate::exit::Failure;
 use crate::profile::{self, Defaults};
 use crate::settings::{Dur, LogFormat, LogLevel, Mode, ServerKind, Settings, Text, WorkerCount};
@@ -291,20 +291,11 @@ impl Resolver<'_> {
 
     /// Where a key's value came from, for messages.
     fn source(&self, key: &str) -> String {
-        // One merge of the layers: the value's own tag leads to its metadata
-        // (`find_metadata` would merge them all again).
-        let Ok(value) = self.figment.find_value(key) else {
-            return "built-in default".into();
-        };
-        // A tag knows only default, global or "custom": a custom one is the selected profile.
-        let tag_profile = value
-            .tag()
-            .profile()
-            .unwrap_or_else(|| self.figment.profile().clone());
-        self.figment.get_metadata(value.tag()).map_or_else(
-            || "built-in default".into(),
-            |md| source_name(md, Some(&tag_profile), &[key]),
-        )
+        self.figment
+            .find_value(key)
+            .ok()
+            .and_then(|value| value_source(self.figment, &[key], &value))
+            .unwrap_or_else(|| "built-in default".into())
     }
 
     /// The working directory: `chdir` (relative to the config file when it came from
