@@ -192,7 +192,7 @@ pub fn exec(h: &Handoff) -> anyhow::Error {
     unsafe {
         let mut at = environ;
         while !(*at).is_null() {
-            if !CStr::from_ptr(*at).to_bytes().starts_with(VAR_PREFIX) {
+            if !is_state_entry(CStr::from_ptr(*at).to_bytes()) {
                 envp.push(*at);
             }
             at = at.add(1);
@@ -207,8 +207,12 @@ pub fn exec(h: &Handoff) -> anyhow::Error {
         .context(format!("failed to execute {}", path.display()))
 }
 
-/// The start of the environment entry that holds a state.
-const VAR_PREFIX: &[u8] = b"LIFTOFF_HANDOFF=";
+/// Whether an environment entry (`NAME=value`) is the one that holds a state.
+fn is_state_entry(entry: &[u8]) -> bool {
+    entry
+        .strip_prefix(VAR.as_bytes())
+        .is_some_and(|rest| rest.first() == Some(&b'='))
+}
 
 unsafe extern "C" {
     /// The C runtime's environment: `NAME=value` strings, then NULL.

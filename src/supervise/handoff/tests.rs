@@ -171,3 +171,12 @@ fn the_short_name_is_read_back_as_set() {
     assert_eq!(current_comm(), b"handoff-test");
     restore_comm(&before);
 }
+
+#[test]
+fn only_the_state_entry_is_left_out_of_the_environment() {
+    assert!(is_state_entry(b"LIFTOFF_HANDOFF=v1 pid=1"));
+    assert!(is_state_entry(b"LIFTOFF_HANDOFF="));
+    assert!(!is_state_entry(b"LIFTOFF_HANDOFFX=1"));
+    assert!(!is_state_entry(b"LIFTOFF_HANDOF=1"));
+    assert!(!is_state_entry(b"PATH=/bin"));
+}
