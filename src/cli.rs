@@ -11,11 +11,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// What `--version` prints after the name: the version, the target triple and whether
+/// the C runtime is static (`0.1.0 (x86_64-unknown-linux-musl, static)`).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("LIFTOFF_BUILD"), ")");
+
 /// `liftoff [GLOBAL FLAGS] [COMMAND] [ARGS...]`.
 #[derive(Debug, Parser)]
 #[command(
     name = "liftoff",
-    version,
+    version = VERSION,
     about = "Entrypoint and PID 1 for Python web API containers",
     long_about = "Entrypoint and PID 1 for Python web API containers.\n\n\
         The profile comes only from the command: `liftoff prod` runs gunicorn (and is what \

@@ -571,3 +571,25 @@ fn a_reader_that_goes_away_is_not_a_crash() {
         );
     }
 }
+
+#[test]
+fn version_names_the_target_and_the_linkage() {
+    let out = liftoff().arg("--version").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let linkage = if cfg!(target_feature = "crt-static") {
+        "static"
+    } else {
+        "dynamic"
+    };
+    let want = format!(
+        "liftoff {} ({}-unknown-linux-{}, {linkage})\n",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::ARCH,
+        if cfg!(target_env = "musl") {
+            "musl"
+        } else {
+            "gnu"
+        },
+    );
+    assert_eq!((out.status.code(), text), (Some(0), want));
+}

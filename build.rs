@@ -1,0 +1,16 @@
+//! Build script: records what `liftoff --version` says besides the version, the target
+//! triple and whether the C runtime is linked in statically, so a binary found in an image
+//! or a wheel tells which build it is.
+
+/// Exports `LIFTOFF_BUILD`, e.g. `x86_64-unknown-linux-musl, static`.
+fn main() {
+    let target = std::env::var("TARGET").unwrap_or_else(|_| "unknown".into());
+    let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    let linkage = if features.split(',').any(|f| f == "crt-static") {
+        "static"
+    } else {
+        "dynamic"
+    };
+    println!("cargo:rustc-env=LIFTOFF_BUILD={target}, {linkage}");
+    println!("cargo:rerun-if-changed=build.rs");
+}
