@@ -2,7 +2,7 @@
 //! triple and whether the C runtime is linked in statically, so a binary found in an image
 //! or a wheel tells which build it is.
 
-/// Exports `LIFTOFF_BUILD`, e.g. `x86_64-unknown-linux-musl, static`.
+/// Exports `BUILD_TARGET`, e.g. `x86_64-unknown-linux-musl, static`.
 fn main() {
     let target = std::env::var("TARGET").unwrap_or_else(|_| "unknown".into());
     let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
@@ -11,6 +11,6 @@ fn main() {
     } else {
         "dynamic"
     };
-    println!("cargo:rustc-env=LIFTOFF_BUILD={target}, {linkage}");
+    println!("cargo:rustc-env=BUILD_TARGET={target}, {linkage}");
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -1,19 +1,22 @@
 //! Command-line parsing: raw flags and the command word, nothing resolved yet.
 //!
-//! The command line is parsed twice at most. clap parses the global flags and either a
-//! built-in command or an external word; whether that word names a profile from the config
-//! file or a program is decided later ([`Word`]), and a profile's own flags are then parsed
-//! with [`ProfileArgs`]. Nothing here reads the environment: environment variables belong to
-//! the configuration layers, so that `config --explain` can say where each value came from.
+//! The commands and the flags that are not configuration keys (`--config`, `-v`, `-q`,
+//! `--format`, ...) are declared here; the flags of configuration keys come from the key
+//! table (`plan/keys.rs`), so `--help`, parsing and the docs cannot disagree. clap parses
+//! the global flags and either a built-in command or an external word; whether that word
+//! names a profile or a program is decided later, and a profile's own flags are then
+//! parsed with [`ProfileArgs`]. Nothing here reads the environment.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+use crate::plan::keys::{Form, KEYS, Key, KeyValues, Raw, Scope};
 
 /// What `--version` prints after the name: the version, the target triple and whether
 /// the C runtime is static (`0.1.0 (x86_64-unknown-linux-musl, static)`).
-const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("LIFTOFF_BUILD"), ")");
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BUILD_TARGET"), ")");
 
 /// `liftoff [GLOBAL FLAGS] [COMMAND] [ARGS...]`.
 #[derive(Debug, Parser)]
@@ -68,8 +71,8 @@ pub enum Command {
     Word(Vec<OsString>),
 }
 
-/// Flags accepted before the command and after it (they are flattened into each command,
-/// not clap globals, because a global repeated flag after the command would replace, not
+/// Flags accepted before the command and after it (flattened into each command, not
+/// clap globals, because a global repeated flag after the command would replace, not
 /// extend, the values given before it).
 #[derive(Debug, Default, Clone, Args)]
 pub struct GlobalArgs {
@@ -77,101 +80,135 @@ pub struct GlobalArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// exec: become the program; supervise: stay as its parent; auto: supervise when PID 1
-    /// or when drain_delay or success_codes need a parent
-    #[arg(long, value_name = "MODE")]
-    pub mode: Option<String>,
-
-    /// Working directory of the program
-    #[arg(long, value_name = "DIR")]
-    pub chdir: Option<PathBuf>,
-
-    /// Time between the stop signal and SIGKILL (e.g. 28s, 1m30s)
-    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
-    pub stop_timeout: Option<String>,
-
-    /// Where forwarded signals go: the child alone, or its process group
-    #[arg(long, value_name = "TARGET")]
-    pub signal_target: Option<String>,
-
-    /// Rewrite a forwarded signal, e.g. QUIT=TERM or HUP=ignore (repeatable)
-    #[arg(long, value_name = "FROM=TO")]
-    pub signal_map: Vec<String>,
-
-    /// An exit code to report as 0 (repeatable)
-    #[arg(long, value_name = "N")]
-    pub success_code: Vec<i32>,
-
-    /// Keep serving this long after the first stop signal before passing it on (e.g. 5s)
-    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
-    pub drain_delay: Option<String>,
-
-    /// Wait until this answers before starting: tcp://host:port or http://host:port/path
-    /// (repeatable, or comma-separated as in LIFTOFF_WAIT_FOR)
-    #[arg(long, value_name = "URL", value_delimiter = ',')]
-    pub wait_for: Vec<String>,
-
-    /// How long to wait for the --wait-for dependencies (default 30s)
-    #[arg(long, value_name = "DUR", allow_hyphen_values = true)]
-    pub wait_timeout: Option<String>,
-
-    /// Run this command before the server, e.g. 'flask db upgrade' (split into words, never
-    /// run by a shell; repeatable)
-    #[arg(long, value_name = "COMMAND")]
-    pub before: Vec<String>,
-
-    /// Run the program as this user when liftoff starts as root: NAME, UID, NAME:GROUP or
-    /// UID:GID
-    #[arg(long, value_name = "USER[:GROUP]")]
-    pub user: Option<String>,
-
-    /// KEY=VALUE lines for the program's environment (below env and the process's own)
-    #[arg(long, value_name = "FILE")]
-    pub env_file: Option<PathBuf>,
-
-    /// liftoff's own log level: error, warn, info, debug, trace
-    #[arg(long, value_name = "LEVEL")]
-    pub log_level: Option<String>,
-
-    /// liftoff's own log format: text or json
-    #[arg(long, value_name = "FORMAT")]
-    pub log_format: Option<String>,
+    /// The configuration keys' global flags.
+    #[command(flatten)]
+    pub keys: GlobalKeys,
 
     /// More log output (-v debug, -vv trace)
-    #[arg(short, long, action = clap::ArgAction::Count)]
+    #[arg(short, long, action = ArgAction::Count)]
     pub verbose: u8,
 
     /// Less log output (-q warnings only, -qq errors only)
-    #[arg(short, long, action = clap::ArgAction::Count)]
+    #[arg(short, long, action = ArgAction::Count)]
     pub quiet: u8,
 }
 
 impl GlobalArgs {
-    /// Lays `later` over `self`: flags given after the command win over those before it.
+    /// Lays `later` over `self`: flags given after the command win over those before it,
+    /// and repeatable ones add up.
     pub fn overlay(&mut self, later: GlobalArgs) {
-        macro_rules! take {
-            ($($field:ident),*) => { $(if later.$field.is_some() { self.$field = later.$field; })* };
+        if later.config.is_some() {
+            self.config = later.config;
         }
-        take!(
-            config,
-            mode,
-            chdir,
-            stop_timeout,
-            signal_target,
-            drain_delay,
-            wait_timeout,
-            user,
-            env_file,
-            log_level,
-            log_format
-        );
-        self.signal_map.extend(later.signal_map);
-        self.wait_for.extend(later.wait_for);
-        self.before.extend(later.before);
-        self.success_code.extend(later.success_code);
+        self.keys.0.overlay(later.keys.0);
         self.verbose += later.verbose;
         self.quiet += later.quiet;
     }
+}
+
+/// The global flags of the key table.
+#[derive(Debug, Default, Clone)]
+pub struct GlobalKeys(pub KeyValues);
+
+/// The flags of `prod` and `dev` from the key table.
+#[derive(Debug, Default, Clone)]
+pub struct ServerKeys(pub KeyValues);
+
+/// Implements clap's traits for a wrapper of the key table's flags of one scope.
+macro_rules! key_flags {
+    ($name:ident, $scope:expr) => {
+        impl FromArgMatches for $name {
+            /// Reads the values of the scope's flags.
+            fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+                Ok($name(read_keys(matches, $scope)))
+            }
+
+            /// Reads them again.
+            fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+                *self = Self::from_arg_matches(matches)?;
+                Ok(())
+            }
+        }
+
+        impl Args for $name {
+            /// Adds the scope's flags, in table order.
+            fn augment_args(cmd: clap::Command) -> clap::Command {
+                add_keys(cmd, $scope)
+            }
+
+            /// Adds the scope's flags, in table order.
+            fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+                add_keys(cmd, $scope)
+            }
+        }
+    };
+}
+
+key_flags!(GlobalKeys, Scope::Global);
+key_flags!(ServerKeys, Scope::Server);
+
+/// The keys whose flag has `scope`, with the flag.
+fn keys_of(scope: Scope) -> impl Iterator<Item = (&'static Key, crate::plan::keys::Flag)> {
+    KEYS.iter()
+        .filter_map(move |k| k.flag.filter(|f| f.scope == scope).map(|f| (k, f)))
+}
+
+/// Adds the flags of `scope`'s keys to `cmd`: one argument per key (two for a switch).
+fn add_keys(mut cmd: clap::Command, scope: Scope) -> clap::Command {
+    for (key, flag) in keys_of(scope) {
+        let arg = Arg::new(key.name).long(flag.long).help(key.help);
+        let arg = match flag.form {
+            Form::One => arg
+                .value_name(flag.value)
+                .allow_hyphen_values(flag.value == "DUR")
+                .action(ArgAction::Set),
+            Form::Many { comma } => {
+                let arg = arg.value_name(flag.value).action(ArgAction::Append);
+                if comma { arg.value_delimiter(',') } else { arg }
+            }
+            Form::Entries | Form::Command => arg.value_name(flag.value).action(ArgAction::Append),
+            Form::Switch => arg
+                .action(ArgAction::SetTrue)
+                .overrides_with(format!("no-{}", flag.long)),
+        };
+        cmd = cmd.arg(arg);
+        if flag.form == Form::Switch {
+            let no = format!("no-{}", flag.long);
+            cmd = cmd.arg(
+                Arg::new(no.clone())
+                    .long(no)
+                    .help(flag.value)
+                    .action(ArgAction::SetTrue)
+                    .overrides_with(key.name),
+            );
+        }
+    }
+    cmd
+}
+
+/// Reads the values of `scope`'s key flags from `matches`.
+fn read_keys(matches: &ArgMatches, scope: Scope) -> KeyValues {
+    let mut values = Vec::new();
+    for (key, flag) in keys_of(scope) {
+        let raw = match flag.form {
+            Form::One => matches.get_one::<String>(key.name).cloned().map(Raw::One),
+            Form::Many { .. } | Form::Entries | Form::Command => matches
+                .get_many::<String>(key.name)
+                .map(|v| Raw::Many(v.cloned().collect())),
+            Form::Switch => {
+                let no = format!("no-{}", flag.long);
+                match (matches.get_flag(key.name), matches.get_flag(&no)) {
+                    (true, _) => Some(Raw::Switch(true)),
+                    (_, true) => Some(Raw::Switch(false)),
+                    _ => None,
+                }
+            }
+        };
+        if let Some(raw) = raw {
+            values.push((key, raw));
+        }
+    }
+    KeyValues(values)
 }
 
 // With `defer`, clap takes a command's about text from its arguments' struct, so each
@@ -200,66 +237,13 @@ pub struct ServerArgs {
     #[command(flatten)]
     pub global: GlobalArgs,
 
-    /// Address to bind
-    #[arg(long)]
-    pub host: Option<String>,
-
-    /// Port to bind (1-65535)
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
-    pub port: Option<u16>,
-
-    /// The application, e.g. 'app:create_app()'
-    #[arg(long)]
-    pub app: Option<String>,
-
-    /// Number of gunicorn workers, or auto (fit the container's CPUs)
-    #[arg(long, value_name = "N|auto")]
-    pub workers: Option<String>,
-
-    /// Threads per gunicorn worker
-    #[arg(long, value_name = "N")]
-    pub threads: Option<u32>,
-
-    /// Reload on code changes
-    #[arg(long, overrides_with = "no_reload")]
-    pub reload: bool,
-
-    /// Do not reload on code changes
-    #[arg(long, overrides_with = "reload")]
-    pub no_reload: bool,
-
-    /// Debug mode (Flask's debugger; never on a public address)
-    #[arg(long, overrides_with = "no_debug")]
-    pub debug: bool,
-
-    /// No debug mode
-    #[arg(long, overrides_with = "debug")]
-    pub no_debug: bool,
+    /// The server keys' flags.
+    #[command(flatten)]
+    pub keys: ServerKeys,
 
     /// Extra arguments appended to the server's argv
     #[arg(last = true, value_name = "EXTRA")]
     pub extra: Vec<OsString>,
-}
-
-impl ServerArgs {
-    /// `--reload`/`--no-reload` as a tri-state: the last one given wins.
-    pub fn reload(&self) -> Option<bool> {
-        tri_state(self.reload, self.no_reload)
-    }
-
-    /// `--debug`/`--no-debug` as a tri-state: the last one given wins.
-    pub fn debug(&self) -> Option<bool> {
-        tri_state(self.debug, self.no_debug)
-    }
-}
-
-/// Turns a `--flag`/`--no-flag` pair (clap keeps only the last) into an option.
-fn tri_state(yes: bool, no: bool) -> Option<bool> {
-    match (yes, no) {
-        (true, _) => Some(true),
-        (_, true) => Some(false),
-        _ => None,
-    }
 }
 
 /// Run any program, with no profile: run -- PROGRAM [ARGS...]
@@ -296,7 +280,7 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub global: GlobalArgs,
 
-    /// Output format
+    /// Output format (also accepted after the command words, before `--`)
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
 
@@ -369,7 +353,7 @@ pub struct CheckArgs {
 
 /// What follows a profile word: global flags, then `-- EXTRA`.
 #[derive(Debug, Parser)]
-#[command(name = "liftoff PROFILE", disable_help_subcommand = true)]
+#[command(name = "liftoff PROFILE", disable_help_subcommand = true, version = VERSION)]
 pub struct ProfileArgs {
     /// Flags that apply to the profile.
     #[command(flatten)]

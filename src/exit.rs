@@ -27,8 +27,15 @@ pub enum Failure {
     Config(String),
     /// A dependency (`wait_for`) never became reachable.
     Unavailable(String),
-    /// The program was not found.
+    /// A program was not found.
     NotFound(String),
+    /// The program word itself was not found; `word` lets the caller add a hint.
+    ProgramNotFound {
+        /// The word as given.
+        word: String,
+        /// The message.
+        message: String,
+    },
     /// The program was found but cannot be executed.
     NotExecutable(String),
 }
@@ -40,7 +47,7 @@ impl Failure {
             Failure::Usage(_) => USAGE,
             Failure::Config(_) => CONFIG,
             Failure::Unavailable(_) => UNAVAILABLE,
-            Failure::NotFound(_) => NOT_FOUND,
+            Failure::NotFound(_) | Failure::ProgramNotFound { .. } => NOT_FOUND,
             Failure::NotExecutable(_) => NOT_EXECUTABLE,
         }
     }
@@ -54,6 +61,7 @@ impl fmt::Display for Failure {
             | Failure::Config(m)
             | Failure::Unavailable(m)
             | Failure::NotFound(m)
+            | Failure::ProgramNotFound { message: m, .. }
             | Failure::NotExecutable(m) => f.write_str(m),
         }
     }
@@ -63,9 +71,9 @@ impl std::error::Error for Failure {}
 
 /// Maps the result of a run to the process exit code, printing any error to stderr.
 ///
-/// `Ok(code)` is the child's status, already mapped; an error is printed as one
-/// line `liftoff: error: ...` with its context chain, and its [`Failure`] kind, if any,
-/// picks the code.
+/// `Ok(code)` is the child's status, already mapped; an error is printed with its
+/// context chain as `liftoff: error: ...`, one such line per problem it lists, and its
+/// [`Failure`] kind, if any, picks the code.
 pub fn code_for(result: anyhow::Result<i32>) -> i32 {
     match result {
         Ok(code) => code,
@@ -74,16 +82,31 @@ pub fn code_for(result: anyhow::Result<i32>) -> i32 {
                 .chain()
                 .find_map(|cause| cause.downcast_ref::<Failure>())
                 .map_or(FAILURE, Failure::code);
-            crate::output::err(&format!("liftoff: error: {}", render(&err)));
+            for line in lines(&err) {
+                crate::output::err(&format!("liftoff: error: {line}"));
+            }
             code
         }
     }
 }
 
-/// Renders an error chain on one line: `outer: inner: root`.
-fn render(err: &anyhow::Error) -> String {
+/// The lines of an error: its context chain joined (`outer: inner: root`), then split
+/// where it lists several problems.
+pub fn lines(err: &anyhow::Error) -> Vec<String> {
     let parts: Vec<String> = err.chain().map(ToString::to_string).collect();
-    parts.join(": ")
+    let text = parts.join(": ");
+    text.lines().map(String::from).collect()
+}
+
+/// An I/O error as a short lowercase phrase: "no such file or directory", not
+/// "No such file or directory (os error 2)".
+pub fn os_error(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    let text = text.split(" (os error ").next().unwrap_or_default();
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
 }
 
 #[cfg(test)]
@@ -105,5 +128,13 @@ mod tests {
         }
         assert_eq!(code_for(Ok(143)), 143);
         assert_eq!(code_for(Err(anyhow::anyhow!("boom"))), 1);
+    }
+
+    #[test]
+    fn every_problem_of_a_list_gets_its_own_line() {
+        let err = anyhow::Error::new(Failure::Config("a: one\nb: two".into()));
+        assert_eq!(lines(&err), ["a: one", "b: two"]);
+        let refused = std::io::Error::from_raw_os_error(libc::ECONNREFUSED);
+        assert_eq!(os_error(&refused), "connection refused");
     }
 }

@@ -10,26 +10,16 @@
 // Unit tests keep the harness's own main.
 #![cfg_attr(not(test), no_main)]
 
-mod cgroup;
 mod cli;
 mod commands;
-mod config;
-mod envfile;
-mod exec;
 mod exit;
-mod explain;
-mod health;
-mod http;
-mod logging;
+mod launch;
+mod log;
 mod output;
 mod plan;
-mod profile;
-mod settings;
+mod probe;
 mod signals;
 mod supervise;
-mod user;
-mod wait;
-mod workers;
 
 /// musl's malloc maps and unmaps memory for many of the allocations clap makes while
 /// parsing (66 `mmap` and 49 `munmap` calls per `liftoff run -- /bin/true`); dlmalloc takes
@@ -41,13 +31,6 @@ static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
 
 use std::ffi::{CStr, OsString, c_char, c_int};
 use std::os::unix::ffi::OsStringExt;
-use std::sync::atomic::{AtomicPtr, Ordering};
-
-/// The argument vector the C runtime passed to `main`, kept so that supervision can
-/// be handed to a fresh image of liftoff with the same arguments (`supervise::handoff`):
-/// `ps` then still shows the command the container was started with. Null until
-/// `main` runs (and in unit tests, where it never does).
-static ARGV: AtomicPtr<*const c_char> = AtomicPtr::new(std::ptr::null_mut());
 
 /// The process entry point, called by the C runtime as `main`.
 #[cfg_attr(not(test), unsafe(export_name = "main"))]
@@ -55,21 +38,17 @@ extern "C" fn liftoff_main(argc: c_int, argv: *const *const c_char) -> c_int {
     // Block first: as PID 1, a signal without a handler that arrives before liftoff
     // waits for it would be dropped, and a lost SIGTERM is a container that never stops.
     let inherited = signals::block_at_start();
-    ARGV.store(argv.cast_mut(), Ordering::Relaxed);
-    // A fresh image that takes supervision over skips every start-up step.
-    if let Some(state) = std::env::var_os(supervise::HANDOFF_VAR)
-        && let Some(result) = supervise::resume(&state)
-    {
-        std::process::exit(exit::code_for(result));
-    }
     // SAFETY: the C runtime passes `argc` valid, NUL-terminated strings in `argv`.
     let args = unsafe { args(argc, argv) };
     let result = match inherited {
-        Ok(mask) => commands::run(args, &mask),
+        Ok(inherited) => commands::run(args, inherited),
         Err(errno) => Err(anyhow::anyhow!("failed to block signals: {errno}")),
     };
+    let code = exit::code_for(result);
+    // What liftoff logged reaches stderr before it exits, unless stderr does not take it.
+    log::flush(log::FLUSH_TIMEOUT);
     // `process::exit` flushes stdout; returning from a C main would not.
-    std::process::exit(exit::code_for(result))
+    std::process::exit(code)
 }
 
 /// Keeps the entry point (and all it calls) alive in unit-test builds, where the test

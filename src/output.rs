@@ -16,8 +16,14 @@ pub fn out(text: &str) {
         .and_then(|()| stdout.flush());
 }
 
-/// Writes `text` and a newline to stderr; a closed or broken stderr is ignored.
+/// Writes `text` and a newline to stderr; a closed or broken stderr is ignored. Once
+/// liftoff runs a program (logging is set up), the line goes through the log's queue, so
+/// a stalled stderr cannot hold liftoff.
 pub fn err(text: &str) {
+    if crate::log::enabled(crate::log::Level::Error) {
+        crate::log::raw(text);
+        return;
+    }
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "{text}");
 }

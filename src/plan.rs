@@ -1,45 +1,46 @@
 //! The plan: everything resolved before anything is spawned, printable as text or JSON.
 //!
-//! [`resolve`] turns the layers and the command into one plain [`Plan`]: program path,
-//! argv, working directory, environment, mode, signal handling, timeouts and worker count.
-//! `plan` prints it, `check` builds one per profile, and exec or supervise carry it out
-//! without deciding anything else.
+//! [`resolve`] turns the layers and the command into one plain [`Plan`]: the launch spec
+//! (program path, argv, working directory, environment, user, how to stop it), the mode,
+//! the `wait_for` targets and `before` steps, and what is only for people to read (the
+//! summary, the reasons, the warnings). `plan` prints it, `check` builds one per profile,
+//! and exec or supervise carry out its spec without deciding anything else.
+//!
+//! Below the plan are its inputs: the layers (`layers`, `keys`, `values`), the server
+//! kinds (`servers`), the container's limits (`cgroup`, `workers`), the user database
+//! (`user`), the env file (`envfile`) and the program's `PATH` (`program`).
+
+pub mod cgroup;
+mod env;
+mod envfile;
+pub mod keys;
+pub mod layers;
+mod program;
+mod render;
+pub mod servers;
+#[cfg(test)]
+mod tests;
+mod user;
+pub mod values;
+pub mod workers;
 
 use std::collections::BTreeMap;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use figment::Figment;
-use serde::Serialize;
 
-use crate::cli::{GlobalArgs, ServerArgs};
-use crate::config::{Layers, value_source};
 use crate::exit::Failure;
-use crate::profile::{self, Defaults};
-use crate::settings::{Dur, LogFormat, LogLevel, Mode, ServerKind, Settings, Text, WorkerCount};
-use crate::signals::{Rewrite, Signal, SignalTable, SignalTarget};
-use crate::user::Credentials;
-use crate::wait::Target as WaitTarget;
-use crate::workers::{self, Sizing};
-
-mod entrypoint;
-mod env;
-mod flags;
-mod program;
-mod render;
-mod server;
-#[cfg(test)]
-mod tests;
-
-use entrypoint::drain_warning;
+use crate::launch::{Spec, Stop};
+use crate::probe::url::Url;
+use crate::signals::SignalTable;
 pub use env::mask;
-use env::merge_env;
-pub use flags::flag_layer;
-use program::resolve_program;
+use keys::{KEYS, Settings};
+use layers::{Layers, Merged, Source};
 pub use render::shell_quote;
-use server::ServerPart;
+use servers::ServerKind;
+use values::{Dur, LogFormat, LogLevel, Mode, WorkerCount};
 
 /// What the command asked to run.
 #[derive(Debug, Clone)]
@@ -50,264 +51,248 @@ pub enum Target {
     Program(Vec<OsString>),
 }
 
-/// The command, parsed: what to run and the flags that came with it.
-#[derive(Debug, Clone)]
-pub struct Request {
-    /// What to run.
-    pub target: Target,
-    /// Global flags, before and after the command.
-    pub global: GlobalArgs,
-    /// `prod`/`dev` flags.
-    pub server: ServerArgs,
-}
-
 /// Everything needed to start the program, resolved.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     /// The profile, or `None` for a program.
     pub profile: Option<String>,
-    /// gunicorn, flask or command.
+    /// What it runs.
     pub server: ServerKind,
     /// exec or supervise (never auto: that is decided here).
     pub mode: Mode,
     /// Why that mode.
     pub mode_reason: String,
-    /// The program's resolved path.
-    pub program: PathBuf,
-    /// The argv, argv[0] included.
-    #[serde(serialize_with = "render::lossy_strings")]
-    pub argv: Vec<OsString>,
-    /// The working directory.
-    pub cwd: PathBuf,
-    /// Variables liftoff adds or changes (values of secret-looking names masked).
-    pub env: BTreeMap<String, String>,
-    /// The program's complete environment.
-    #[serde(skip)]
-    pub full_env: Vec<(OsString, OsString)>,
-    /// child or group.
-    pub signal_target: SignalTarget,
-    /// Signal rewrites in effect.
-    #[serde(serialize_with = "render::table_strings")]
-    pub signals: SignalTable,
-    /// Time from the stop signal to SIGKILL.
-    #[serde(rename = "stop_timeout_ms", serialize_with = "render::millis")]
-    pub stop_timeout: Duration,
-    /// Exit codes reported as 0.
-    pub success_codes: Vec<i32>,
-    /// Time from the first shutdown signal to forwarding it (the load balancer's turn).
-    #[serde(rename = "drain_delay_ms", serialize_with = "render::millis")]
-    pub drain_delay: Duration,
+    /// The program, and how to start and stop it.
+    pub spec: Spec,
+    /// The `before` steps, each a spec like the program's (no drain delay, no success
+    /// codes).
+    pub before: Vec<Spec>,
     /// Dependencies that must answer before anything starts.
-    pub wait_for: Vec<WaitTarget>,
+    pub wait_for: Vec<Url>,
     /// How long to wait for them.
-    #[serde(rename = "wait_timeout_ms", serialize_with = "render::millis")]
     pub wait_timeout: Duration,
-    /// Programs run in order before the server.
-    pub before: Vec<BeforeStep>,
-    /// Who the program (and the steps) run as; `None`: as liftoff.
-    pub user: Option<Credentials>,
-    /// Where `user` came from, for messages; empty when there is no user.
-    #[serde(skip)]
-    pub user_source: String,
+    /// Variables liftoff adds or changes (unmasked; printing masks them).
+    pub changes: BTreeMap<String, String>,
+    /// Who the program runs as, for people.
+    pub user: Option<user::Credentials>,
+    /// Why starting as that user would fail; `start` refuses to start then (78),
+    /// naming the key and its source.
+    pub user_problem: Option<String>,
     /// The env file read, if any.
     pub env_file: Option<PathBuf>,
-    /// gunicorn workers.
-    pub workers: Option<u32>,
-    /// The CPUs the container really has (gunicorn only).
-    pub cpus: Option<u32>,
-    /// How the worker count was derived.
-    pub workers_reason: Option<String>,
+    /// The worker count and how it was reached (servers liftoff sizes).
+    pub workers: Option<workers::Workers>,
     /// liftoff's own log level.
     pub log_level: LogLevel,
     /// liftoff's own log format.
     pub log_format: LogFormat,
-    /// One line with the effective server settings, logged at start.
+    /// One line with the effective settings, logged at start.
     pub summary: String,
     /// Problems worth a warning that do not stop the start.
     pub warnings: Vec<String>,
 }
 
-/// One `before` step, resolved like the server's program.
-#[derive(Debug, Clone, Serialize)]
-pub struct BeforeStep {
-    /// The program's resolved path.
-    pub program: PathBuf,
-    /// The argv, argv[0] included.
-    #[serde(serialize_with = "render::lossy_strings")]
-    pub argv: Vec<OsString>,
-}
-
-impl BeforeStep {
-    /// The step as people read it, for messages: `flask db upgrade`.
-    pub fn shown(&self) -> String {
-        shell_quote(&self.argv)
+/// Resolves `target` against the layers into a plan; `extra` is `-- EXTRA` from the
+/// command line.
+pub fn resolve(layers: &Layers, target: &Target, extra: &[OsString]) -> anyhow::Result<Plan> {
+    let profile = match target {
+        Target::Profile(name) => Some(name.as_str()),
+        Target::Program(_) => None,
+    };
+    let (merged, server) = merge(layers, profile)?;
+    let (settings, problems) = Settings::read(&merged);
+    if !problems.is_empty() {
+        return Err(problems_failure(problems.iter().map(|p| p.message.clone())).into());
     }
-}
-
-/// How long `wait_for` waits when `wait_timeout` is not set.
-pub const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Resolves the request against the configuration into a plan.
-pub fn resolve(layers: &Layers, request: &Request) -> anyhow::Result<Plan> {
-    let mut layers = layers.clone();
-    layers.flags = flag_layer(&request.global, &request.server)?;
-    let (profile, figment, settings) = match &request.target {
-        Target::Profile(name) => {
-            let (figment, settings) = layers.settings(Some(name))?;
-            (Some(name.clone()), figment, settings)
-        }
-        Target::Program(_) => {
-            let (figment, settings) = layers.settings(None)?;
-            (None, figment, settings)
-        }
-    };
-    let server = match &profile {
-        Some(name) => profile::server_for(name, &settings)?,
-        None => ServerKind::Command,
-    };
     Resolver {
-        figment: &figment,
-        settings: &settings,
+        layers,
+        merged: &merged,
+        s: &settings,
         server,
-        layers: &layers,
-        extra: &request.server.extra,
+        profile,
     }
-    .plan(profile, &request.target)
+    .plan(target, extra)
+}
+
+/// One configuration failure listing `lines`, one problem each.
+pub fn problems_failure(lines: impl Iterator<Item = String>) -> Failure {
+    Failure::Config(lines.collect::<Vec<_>>().join("\n"))
+}
+
+/// The merged layers of `profile` with the built-in defaults below them, and the server
+/// the profile runs.
+pub fn merge(layers: &Layers, profile: Option<&str>) -> Result<(Merged, ServerKind), Failure> {
+    let mut merged = layers.merge(profile);
+    let server = server_kind(profile, &merged)?;
+    merged.add_default("server", &server.to_string());
+    for (key, value) in server.row().defaults {
+        if let Some(key) = keys::find(key) {
+            merged.add_default(key.name, value);
+        }
+    }
+    for key in KEYS {
+        if let keys::Default::Is(value) = key.default {
+            merged.add_default(key.name, value);
+        }
+    }
+    Ok((merged, server))
+}
+
+/// Which server `profile` runs: `command` makes it a command profile; else `server`;
+/// else `prod` is gunicorn and `dev` Flask. Never guessed from what is installed.
+fn server_kind(profile: Option<&str>, merged: &Merged) -> Result<ServerKind, Failure> {
+    let Some(profile) = profile else {
+        return Ok(ServerKind::Command);
+    };
+    let mut problems = Vec::new();
+    let server = merged.read_value::<ServerKind>("server", &mut problems);
+    if !problems.is_empty() {
+        return Err(problems_failure(problems.into_iter().map(|p| p.message)));
+    }
+    let command = merged.source("command");
+    match (server, command) {
+        (Some(kind), Some(command))
+            if kind != ServerKind::Command && merged.source("server") == Some(command) =>
+        {
+            Err(Failure::Config(format!(
+                "{command}: sets both `server = \"{kind}\"` and `command`; a command profile runs its command: remove one of them"
+            )))
+        }
+        (_, Some(_)) => Ok(ServerKind::Command),
+        (Some(ServerKind::Command), None) => Err(Failure::Config(format!(
+            "profile [{profile}] has `server = \"command\"` but no `command`; set command = [\"program\", \"arg\"] in its table"
+        ))),
+        (Some(kind), None) => Ok(kind),
+        (None, None) => match profile {
+            "prod" => Ok(ServerKind::Gunicorn),
+            "dev" => Ok(ServerKind::Flask),
+            _ => Err(Failure::Config(format!(
+                "profile [{profile}] runs nothing: set `command = [\"program\", \"arg\"]` or `server = \"gunicorn\"` in its table"
+            ))),
+        },
+    }
+}
+
+/// A key the key table or the server table gives a default for: its value, or liftoff's
+/// own failure when a table lacks it (a bug, reported instead of a panic in PID 1).
+fn need<T: Clone>(value: &Option<T>, key: &str) -> anyhow::Result<T> {
+    value.clone().with_context(|| {
+        format!("no value for `{key}`: liftoff's key table lacks a default (a bug)")
+    })
 }
 
 /// Resolves one profile's settings; holds what every step needs.
 struct Resolver<'a> {
-    /// The provider chain, for sources.
-    figment: &'a Figment,
-    /// The extracted settings.
-    settings: &'a Settings,
+    /// The layers (the file and the process environment).
+    layers: &'a Layers,
+    /// The merged values and their sources.
+    merged: &'a Merged,
+    /// The settings read from them.
+    s: &'a Settings,
     /// The server kind.
     server: ServerKind,
-    /// The layers (for the process environment).
-    layers: &'a Layers,
-    /// `-- EXTRA` from the command line.
-    extra: &'a [OsString],
+    /// The profile, `None` for a program.
+    profile: Option<&'a str>,
 }
 
 impl Resolver<'_> {
     /// Builds the plan.
-    fn plan(&self, profile: Option<String>, target: &Target) -> anyhow::Result<Plan> {
-        let s = self.settings;
-        let defaults = Defaults::of(self.server);
+    fn plan(&self, target: &Target, extra: &[OsString]) -> anyhow::Result<Plan> {
+        let s = self.s;
+        let mut warnings = self.keys_without_effect();
+        if self.layers.var("LIFTOFF_PROFILE").is_some() {
+            warnings.push("LIFTOFF_PROFILE is ignored: the profile comes only from the command (liftoff prod, liftoff dev, liftoff NAME)".into());
+        }
         let cwd = self.cwd()?;
-        let mut warnings = Vec::new();
-        warnings.extend(self.keys_without_effect());
-        if crate::config::lookup(&self.layers.env, "LIFTOFF_PROFILE").is_some() {
-            warnings.push(
-                "LIFTOFF_PROFILE is ignored: the profile comes only from the command (liftoff prod, liftoff dev, liftoff NAME)".into(),
-            );
-        }
         let env_file = self.env_file()?;
-        let user = self.user(&mut warnings)?;
-        let mut env_changes = self.env_below_table(env_file.as_ref(), user.as_ref());
-        env_changes.extend(self.env_table());
-        let part = match self.server {
-            ServerKind::Gunicorn => self.gunicorn(&cwd, &mut env_changes, &mut warnings)?,
-            ServerKind::Flask => self.flask(&mut warnings),
-            ServerKind::Command => ServerPart::default(),
-        };
-        let (program_word, argv) = self.argv(target, &defaults, part.args)?;
-        let full_env = merge_env(&self.layers.env, &env_changes);
-        let program = resolve_program(&program_word, &full_env, &cwd, self.server)?;
-        let before = self.before(&full_env, &cwd)?;
-        let wait_for = self.wait_for()?;
-        let drain_delay = s.drain_delay.map_or(Duration::ZERO, |d| d.0);
-        let success_codes = self.success_codes()?;
-        // Only a parent can hold a stop signal back or turn an exit code into 0.
-        let needs_parent = if !drain_delay.is_zero() {
-            Some("drain_delay")
-        } else if !success_codes.is_empty() {
-            Some("success_codes")
-        } else {
-            None
-        };
-        let (mode, mode_reason) = self.mode(needs_parent)?;
-        let stop_timeout = s.stop_timeout.map_or(defaults.stop_timeout, |d| d.0);
-        let graceful = (self.server == ServerKind::Gunicorn).then(|| {
-            s.graceful_timeout
-                .map_or(profile::GRACEFUL_TIMEOUT, |d| d.0)
-        });
-        warnings.extend(drain_warning(drain_delay, graceful, stop_timeout));
-        let signals = self.signals()?;
-        let name = profile.clone().unwrap_or_else(|| "program".into());
-        let mut summary = format!(
-            "{name}: {}{}, mode {mode} ({mode_reason}), stop timeout {}",
-            program.display(),
-            if part.detail.is_empty() {
-                String::new()
-            } else {
-                format!(" {}", part.detail)
-            },
-            Dur(stop_timeout)
+        let (user, identity, user_problem) = self.user(&cwd)?;
+        if let Some(problem) = &user_problem {
+            warnings.push(format!("starting would fail: {problem}"));
+        }
+        let mut changes = self.env_below_table(env_file.as_ref(), user.as_ref());
+        changes.extend(
+            s.env
+                .iter()
+                .flat_map(|t| &t.0)
+                .map(|v| (v.name.clone(), v.value.clone())),
         );
-        if !drain_delay.is_zero() {
-            summary.push_str(&format!(", drain delay {}", Dur(drain_delay)));
+        let workers = self.workers(&cwd)?;
+        if let Some(w) = &workers {
+            changes.insert("WEB_CONCURRENCY".into(), w.count.to_string());
+            changes.insert("PYTHON_CPU_COUNT".into(), w.cpus.to_string());
         }
-        if let Some(user) = &user {
-            summary.push_str(&format!(", as {}", user.describe()));
-        }
-        Ok(Plan {
-            profile,
+        let (word, argv) = self.argv(target, workers.as_ref(), extra)?;
+        let env = env::merge(&self.layers.env, &changes);
+        let program = program::resolve(&word, &env, &cwd, self.server)?;
+        let stop = self.stop()?;
+        warnings.extend(self.budget_warnings(&stop));
+        let before_stop = Stop {
+            success_codes: Vec::new(),
+            drain_delay: Duration::ZERO,
+            forwarded_stop_is_success: false,
+            ..stop.clone()
+        };
+        let spec = Spec {
+            program,
+            argv,
+            env,
+            cwd,
+            identity,
+            stop,
+        };
+        let before = self.before(&spec, before_stop)?;
+        let (mode, mode_reason) = self.mode(&spec.stop)?;
+        let mut plan = Plan {
+            profile: self.profile.map(String::from),
             server: self.server,
             mode,
             mode_reason,
-            program,
-            argv,
-            cwd,
-            env: env_changes
-                .iter()
-                .map(|(k, v)| (k.clone(), mask(k, v)))
-                .collect(),
-            full_env,
-            signal_target: s.signal_target.unwrap_or(defaults.signal_target),
-            signals,
-            stop_timeout,
-            success_codes,
-            drain_delay,
-            wait_for,
-            wait_timeout: s.wait_timeout.map_or(WAIT_TIMEOUT, |d| d.0),
+            spec,
             before,
-            // Only looked up when there is a user: every lookup merges the layers again.
-            user_source: user
-                .as_ref()
-                .map(|_| self.source("user"))
-                .unwrap_or_default(),
+            wait_for: self.wait_for()?,
+            wait_timeout: need(&s.wait_timeout, "wait_timeout")?.0,
+            changes,
             user,
+            user_problem,
             env_file: env_file.map(|(path, _)| path),
-            workers: part.workers,
-            cpus: part.cpus,
-            workers_reason: part.workers_reason,
-            log_level: s.log_level.unwrap_or(profile::LOG_LEVEL),
-            log_format: s.log_format.unwrap_or(profile::LOG_FORMAT),
-            summary,
+            workers,
+            log_level: need(&s.log_level, "log_level")?,
+            log_format: need(&s.log_format, "log_format")?,
+            summary: String::new(),
             warnings,
-        })
+        };
+        plan.summary = render::summary(&plan, s);
+        Ok(plan)
     }
 
     /// Where a key's value came from, for messages.
     fn source(&self, key: &str) -> String {
-        self.figment
-            .find_value(key)
-            .ok()
-            .and_then(|value| value_source(self.figment, &[key], &value))
-            .unwrap_or_else(|| "built-in default".into())
+        self.merged
+            .source(key)
+            .map_or_else(|| "built-in default".into(), ToString::to_string)
+    }
+
+    /// What a relative path in `key` is relative to: the config file's directory when the
+    /// value came from the file, else the current directory.
+    fn base_dir(&self, key: &str) -> anyhow::Result<PathBuf> {
+        let here = std::env::current_dir().context("failed to read the current directory")?;
+        Ok(match self.merged.source(key) {
+            Some(Source::File { path, .. }) => path.parent().map_or(here.clone(), |p| here.join(p)),
+            _ => here,
+        })
     }
 
     /// The working directory: `chdir` (relative to the config file when it came from
-    /// there, else to the current directory), else the current directory.
+    /// there), else the current directory.
     fn cwd(&self) -> anyhow::Result<PathBuf> {
-        let Some(Text(dir)) = &self.settings.chdir else {
+        let Some(dir) = &self.s.chdir else {
             return std::env::current_dir().context("failed to read the current directory");
         };
-        let path = self.base_dir("chdir")?.join(dir);
+        let path = self.base_dir("chdir")?.join(&dir.0);
         if !path.is_dir() {
             return Err(Failure::Config(format!(
-                "chdir `{dir}` (from {}): {} is not a directory; fix the path",
+                "chdir `{}` (from {}): {} is not a directory; fix the path",
+                dir.0,
                 self.source("chdir"),
                 path.display()
             ))
@@ -316,28 +301,263 @@ impl Resolver<'_> {
         Ok(path)
     }
 
-    /// What a relative path in `key` is relative to: the config file's directory when the
-    /// value came from the file, else the current directory.
-    fn base_dir(&self, key: &str) -> anyhow::Result<PathBuf> {
-        let here = std::env::current_dir().context("failed to read the current directory")?;
-        Ok(
-            match self
-                .figment
-                .find_metadata(key)
-                .and_then(|md| md.source.as_ref())
-            {
-                Some(figment::Source::File(file)) => {
-                    file.parent().map_or(here.clone(), |p| here.join(p))
-                }
-                _ => here,
+    /// `env_file`, read: its path and entries.
+    fn env_file(&self) -> anyhow::Result<Option<(PathBuf, Vec<envfile::Entry>)>> {
+        let Some(file) = &self.s.env_file else {
+            return Ok(None);
+        };
+        let path = self.base_dir("env_file")?.join(&file.0);
+        let shown = format!("env_file `{}` (from {})", file.0, self.source("env_file"));
+        let entries = envfile::read(&path, &shown)?;
+        Ok(Some((path, entries)))
+    }
+
+    /// `user`, resolved against the user database, and whether liftoff can become it
+    /// (decided here, once): the credentials, the identity the child switches to (`None`
+    /// when liftoff already is that user), and why starting would fail.
+    fn user(
+        &self,
+        cwd: &Path,
+    ) -> anyhow::Result<(
+        Option<user::Credentials>,
+        Option<crate::launch::Identity>,
+        Option<String>,
+    )> {
+        let Some(spec) = &self.s.user else {
+            return Ok((None, None, None));
+        };
+        let source = self.source("user");
+        let creds = user::resolve(&spec.0)
+            .map_err(|e| Failure::Config(format!("user `{}` (from {source}): {e}", spec.0)))?;
+        let switch = user::switch(&creds, nix::unistd::geteuid().as_raw());
+        let identity = match &switch {
+            Ok(user::Switch::Drop) => Some(creds.identity()),
+            _ => None,
+        };
+        let problem = match switch {
+            Err(e) => Some(e),
+            Ok(_) => user::cannot_enter(cwd, &creds).map(|why| {
+                format!(
+                    "{why}; choose a working directory the user can read (chdir), or another user"
+                )
+            }),
+        };
+        let problem = problem.map(|why| format!("user `{}` (from {source}): {why}", spec.0));
+        Ok((Some(creds), identity, problem))
+    }
+
+    /// The variables below the `env` table: the env file's (where the process environment
+    /// does not set them, so `docker run -e` still wins), then the user's `HOME`, `USER`
+    /// and `LOGNAME`.
+    fn env_below_table(
+        &self,
+        env_file: Option<&(PathBuf, Vec<envfile::Entry>)>,
+        user: Option<&user::Credentials>,
+    ) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::new();
+        for entry in env_file.iter().flat_map(|(_, entries)| entries) {
+            if !self.layers.env.iter().any(|(k, _)| k == entry.key.as_str()) {
+                env.insert(entry.key.clone(), entry.value.clone());
+            }
+        }
+        if let Some(user) = user {
+            env.insert("HOME".into(), user.home.to_string_lossy().into_owned());
+            let name = user.name.clone().unwrap_or_else(|| user.uid.to_string());
+            env.insert("USER".into(), name.clone());
+            env.insert("LOGNAME".into(), name);
+        }
+        env
+    }
+
+    /// The worker count, for servers liftoff sizes; `None` for the others.
+    fn workers(&self, cwd: &Path) -> anyhow::Result<Option<workers::Workers>> {
+        if !self.server.row().sized {
+            return Ok(None);
+        }
+        let s = self.s;
+        if let Some(Some(config)) =
+            (self.server == ServerKind::Gunicorn).then_some(&s.gunicorn_config)
+            && !cwd.join(&config.0).is_file()
+        {
+            return Err(Failure::Config(format!(
+                "gunicorn_config `{}` (from {}) does not exist in {}; fix the path or remove the key",
+                config.0,
+                self.source("gunicorn_config"),
+                cwd.display()
+            ))
+            .into());
+        }
+        let sizing = workers::Sizing {
+            workers_per_core: need(&s.workers_per_core, "workers_per_core")?.0,
+            min_workers: need(&s.min_workers, "min_workers")?.0,
+            max_workers: need(&s.max_workers, "max_workers")?.0,
+            worker_memory: s.worker_memory.map(|b| b.0),
+        };
+        if sizing.min_workers > sizing.max_workers {
+            return Err(Failure::Config(format!(
+                "min_workers ({}, from {}) is above max_workers ({}, from {}); lower min_workers or raise max_workers",
+                sizing.min_workers,
+                self.source("min_workers"),
+                sizing.max_workers,
+                self.source("max_workers")
+            ))
+            .into());
+        }
+        let limits = cgroup::detect();
+        Ok(Some(match need(&s.workers, "workers")? {
+            WorkerCount::Auto => workers::auto(&limits, &sizing),
+            WorkerCount::Fixed(n) => workers::Workers {
+                count: n,
+                cpus: limits.cpus(),
+                why: format!("set to {n} by {}", self.source("workers")),
             },
-        )
+        }))
+    }
+
+    /// The program word and the full argv: the server's (or the command's, or the
+    /// program's own), then `extra_args`, then `-- EXTRA`.
+    fn argv(
+        &self,
+        target: &Target,
+        workers: Option<&workers::Workers>,
+        extra: &[OsString],
+    ) -> anyhow::Result<(String, Vec<OsString>)> {
+        let s = self.s;
+        if let Target::Program(argv) = target {
+            return Ok((argv[0].to_string_lossy().into_owned(), argv.clone()));
+        }
+        let (argv0, server_args) = if self.server == ServerKind::Command {
+            let command = s.command.clone().unwrap_or_default().0;
+            let Some((first, rest)) = command.split_first() else {
+                return Err(Failure::Config(format!(
+                    "`command` (from {}) is empty; give at least the program",
+                    self.source("command")
+                ))
+                .into());
+            };
+            (first.clone(), rest.to_vec())
+        } else {
+            let args = (self.server.row().argv)(s, workers.map(|w| w.count))
+                .map_err(|_| self.missing_app())?;
+            (need(&s.program, "program")?.0, args)
+        };
+        let program = s
+            .program
+            .as_ref()
+            .map_or_else(|| argv0.clone(), |p| p.0.clone());
+        let argv = std::iter::once(argv0)
+            .chain(server_args)
+            .chain(s.extra_args.clone().unwrap_or_default().0)
+            .map(OsString::from)
+            .chain(extra.iter().cloned())
+            .collect();
+        Ok((program, argv))
+    }
+
+    /// The error for a server that cannot run without `app`.
+    fn missing_app(&self) -> Failure {
+        let file = self
+            .layers
+            .file
+            .as_ref()
+            .map_or("liftoff.toml".into(), |f| f.path.display().to_string());
+        Failure::Config(format!(
+            "{} needs `app`, e.g. `app = \"app:create_app()\"` in [{}] of {file}, LIFTOFF_APP, or --app",
+            self.server,
+            self.profile.unwrap_or("default")
+        ))
+    }
+
+    /// How supervise mode stops the program: the server's table with the user's
+    /// entries, the target, the timeouts.
+    fn stop(&self) -> anyhow::Result<Stop> {
+        let s = self.s;
+        let mut table: SignalTable = (self.server.row().signals)();
+        for rewrite in s.signals.iter().flat_map(|t| &t.0) {
+            table.set(rewrite.from, rewrite.to);
+        }
+        Ok(Stop {
+            target: need(&s.signal_target, "signal_target")?,
+            table,
+            stop_timeout: need(&s.stop_timeout, "stop_timeout")?.0,
+            success_codes: s.success_codes.clone().unwrap_or_default().0,
+            drain_delay: need(&s.drain_delay, "drain_delay")?.0,
+            forwarded_stop_is_success: false,
+        })
+    }
+
+    /// Warnings when the shutdown budget is out of order: drain delay + graceful timeout
+    /// < stop timeout < the platform's grace period.
+    fn budget_warnings(&self, stop: &Stop) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let graceful = (self.server == ServerKind::Gunicorn)
+            .then_some(self.s.graceful_timeout)
+            .flatten()
+            .map(|d| d.0);
+        warnings.extend(budget_warnings(
+            graceful,
+            stop.stop_timeout,
+            self.server == ServerKind::Gunicorn,
+        ));
+        warnings.extend(drain_warning(stop.drain_delay, graceful, stop.stop_timeout));
+        warnings
+    }
+
+    /// `before`, each step's program resolved like the server's, each step a spec like
+    /// the program's.
+    fn before(&self, spec: &Spec, stop: Stop) -> anyhow::Result<Vec<Spec>> {
+        let steps = self.s.before.clone().unwrap_or_default().0;
+        steps
+            .into_iter()
+            .enumerate()
+            .map(|(i, step)| {
+                let n = i + 1;
+                let Some(word) = step.first() else {
+                    return Err(Failure::Config(format!(
+                        "before step {n} (from {}) is empty; give at least the program",
+                        self.source("before")
+                    ))
+                    .into());
+                };
+                let argv: Vec<OsString> = step.iter().map(OsString::from).collect();
+                let program = program::resolve(word, &spec.env, &spec.cwd, ServerKind::Command)
+                    .map_err(|err| program::in_step(err, n, &shell_quote(&argv)))?;
+                Ok(Spec {
+                    program,
+                    argv,
+                    stop: stop.clone(),
+                    ..spec.clone()
+                })
+            })
+            .collect()
+    }
+
+    /// `wait_for`, parsed with the probes' own URL parser, so a target that could never
+    /// answer fails here (78) instead of waiting out the timeout.
+    fn wait_for(&self) -> anyhow::Result<Vec<Url>> {
+        let items = self.s.wait_for.clone().unwrap_or_default().0;
+        items
+            .iter()
+            .map(|item| {
+                crate::probe::url::parse(item).map_err(|e| {
+                    Failure::Config(format!("wait_for (from {}): {e}", self.source("wait_for")))
+                        .into()
+                })
+            })
+            .collect()
     }
 
     /// exec or supervise: `auto` supervises when liftoff is PID 1 or must stay the
-    /// program's parent (a drain delay); `exec` with a drain delay is an error.
-    fn mode(&self, needs_parent: Option<&str>) -> anyhow::Result<(Mode, String)> {
-        let set = self.settings.mode.unwrap_or(profile::MODE);
+    /// program's parent; `exec` with a key that needs a parent is an error.
+    fn mode(&self, stop: &Stop) -> anyhow::Result<(Mode, String)> {
+        let set = need(&self.s.mode, "mode")?;
+        let needs_parent = if !stop.drain_delay.is_zero() {
+            Some("drain_delay")
+        } else if !stop.success_codes.is_empty() {
+            Some("success_codes")
+        } else {
+            None
+        };
         if let (Mode::Exec, Some(key)) = (set, needs_parent) {
             return Err(Failure::Config(format!(
                 "{key} (from {}) needs liftoff to stay the program's parent, but mode is exec (from {}); use mode = \"supervise\" or \"auto\", or remove {key}",
@@ -346,127 +566,38 @@ impl Resolver<'_> {
             ))
             .into());
         }
-        Ok(decide_mode(
-            set,
-            nix::unistd::getpid().as_raw() == 1,
-            needs_parent,
-        ))
+        Ok(decide_mode(set, std::process::id() == 1, needs_parent))
     }
 
     /// Keys set for this profile alone (by a flag or in its own table) that mean nothing
     /// to its server, such as `--workers` for dev; `[default]` and the environment apply
     /// to every profile, so keys there are expected not to fit some of them.
     fn keys_without_effect(&self) -> Vec<String> {
-        // The parsed file answers "which keys are in this profile's table" directly;
-        // asking figment key by key re-merges every layer per key, which was nearly half
-        // of the exec path's start-up.
-        let profile = self.figment.profile().as_str();
-        let own_table = self
-            .layers
-            .file
-            .iter()
-            .filter(|_| profile != "default")
-            .filter_map(|file| file.table.get(profile.as_str())?.as_table())
-            .flat_map(|table| table.keys().cloned());
-        let from_flags = self.layers.flags.keys().map(|(key, _)| key.to_string());
-        let from_table = own_table;
-        let mut keys: Vec<String> = from_flags.chain(from_table).collect();
-        keys.sort();
-        keys.dedup();
-        keys.into_iter()
-            .filter(|key| !crate::settings::applies(key, self.server))
-            .map(|key| {
+        let own = |source: &Source| match source {
+            Source::Flag(_) => true,
+            Source::File { table, .. } => {
+                Some(table.as_str()) == self.profile && table != "default"
+            }
+            _ => false,
+        };
+        self.merged
+            .set_keys()
+            .filter(|(key, source)| {
+                own(source) && keys::find(key).is_some_and(|k| !k.applies_to(self.server))
+            })
+            .map(|(key, source)| {
                 format!(
-                    "{key} (from {}) has no effect on a {} profile",
-                    self.source(&key),
+                    "{key} (from {source}) has no effect on a {} profile",
                     self.server
                 )
             })
             .collect()
     }
-
-    /// `success_codes`, each an exit status liftoff can report (0-255).
-    fn success_codes(&self) -> anyhow::Result<Vec<i32>> {
-        let codes = self.settings.success_codes.clone().unwrap_or_default().0;
-        if let Some(bad) = codes.iter().find(|c| !(0..=255).contains(*c)) {
-            return Err(Failure::Config(format!(
-                "success_codes (from {}): {bad} is not an exit status; give codes from 0 to 255 (143 is SIGTERM's 128+15)",
-                self.source("success_codes")
-            ))
-            .into());
-        }
-        Ok(codes)
-    }
-
-    /// The `env` table, as strings.
-    fn env_table(&self) -> BTreeMap<String, String> {
-        self.settings
-            .env
-            .iter()
-            .flatten()
-            .map(|(k, v)| (k.clone(), v.0.clone()))
-            .collect()
-    }
-
-    /// The rewrite table: the server's defaults, then the user's entries.
-    fn signals(&self) -> anyhow::Result<SignalTable> {
-        let mut table = profile::default_signals(self.server);
-        for (from, to) in self.settings.signals.iter().flatten() {
-            let bad = |e: String| {
-                Failure::Config(format!(
-                    "`signals.{from}` (from {}): {e}",
-                    self.source("signals")
-                ))
-            };
-            let from_sig: Signal = from.parse().map_err(bad)?;
-            let rewrite: Rewrite = to.0.parse().map_err(bad)?;
-            table.try_set(from_sig, rewrite).map_err(bad)?;
-        }
-        Ok(table)
-    }
-
-    /// The program word and the full argv.
-    fn argv(
-        &self,
-        target: &Target,
-        defaults: &Defaults,
-        server_args: Vec<String>,
-    ) -> anyhow::Result<(String, Vec<OsString>)> {
-        let s = self.settings;
-        let extra_args: Vec<String> = s.extra_args.iter().flatten().map(|t| t.0.clone()).collect();
-        if let Target::Program(argv) = target {
-            let word = argv[0].to_string_lossy().into_owned();
-            return Ok((word, argv.clone()));
-        }
-        if self.server == ServerKind::Command {
-            let command: Vec<String> = s.command.iter().flatten().map(|t| t.0.clone()).collect();
-            let Some((first, rest)) = command.split_first() else {
-                return Err(Failure::Config(format!(
-                    "`command` (from {}) is empty; give at least the program",
-                    self.source("command")
-                ))
-                .into());
-            };
-            let program = s.program.as_ref().map_or(first.clone(), |t| t.0.clone());
-            return Ok((
-                program,
-                profile::full_argv(first, rest.to_vec(), &extra_args, self.extra),
-            ));
-        }
-        let program = s
-            .program
-            .as_ref()
-            .map_or(defaults.program.to_string(), |t| t.0.clone());
-        Ok((
-            program.clone(),
-            profile::full_argv(&program, server_args, &extra_args, self.extra),
-        ))
-    }
 }
 
 /// `auto` becomes supervise when liftoff is PID 1 (someone must reap and forward) or
-/// must stay the program's parent (`needs_parent` names the key: a drain delay holds the
-/// stop signal back, success codes rewrite the exit status), else exec (an init such as `docker run --init` already reaps and forwards).
+/// must stay the program's parent (`needs_parent` names the key), else exec (an init
+/// such as `docker run --init` already reaps and forwards).
 pub fn decide_mode(mode: Mode, pid1: bool, needs_parent: Option<&str>) -> (Mode, String) {
     match (mode, pid1, needs_parent) {
         (Mode::Auto, true, _) => (Mode::Supervise, "auto: liftoff is PID 1".into()),
@@ -476,5 +607,49 @@ pub fn decide_mode(mode: Mode, pid1: bool, needs_parent: Option<&str>) -> (Mode,
         ),
         (Mode::Auto, false, None) => (Mode::Exec, "auto: liftoff is not PID 1".into()),
         (mode, _, _) => (mode, "set".into()),
+    }
+}
+
+/// Warnings when gunicorn's graceful timeout is not below the stop timeout, or the stop
+/// timeout not below the platforms' 30 s (checked for gunicorn, whose defaults fill it).
+fn budget_warnings(graceful: Option<Duration>, stop: Duration, gunicorn: bool) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some(graceful) = graceful
+        && graceful >= stop
+    {
+        warnings.push(format!(
+            "graceful_timeout ({}) is not below stop_timeout ({}): liftoff will SIGKILL gunicorn before it finishes draining; lower graceful_timeout",
+            Dur(graceful),
+            Dur(stop)
+        ));
+    }
+    if gunicorn && stop >= servers::PLATFORM_GRACE {
+        warnings.push(format!(
+            "stop_timeout ({}) is not below the 30s that ECS and Kubernetes wait before SIGKILL: the platform will kill the container first",
+            Dur(stop)
+        ));
+    }
+    warnings
+}
+
+/// Warns when the drain delay eats the stop budget: it counts inside the stop timeout,
+/// so delay + gunicorn's graceful timeout (or the delay alone) must stay below it.
+fn drain_warning(drain: Duration, graceful: Option<Duration>, stop: Duration) -> Option<String> {
+    if drain.is_zero() {
+        return None;
+    }
+    match graceful {
+        Some(graceful) if drain + graceful >= stop => Some(format!(
+            "drain_delay ({}) + graceful_timeout ({}) is not below stop_timeout ({}): the delay counts inside the stop timeout, so gunicorn would be killed before it finishes draining; lower one or raise stop_timeout",
+            Dur(drain),
+            Dur(graceful),
+            Dur(stop)
+        )),
+        None if drain >= stop => Some(format!(
+            "drain_delay ({}) is not below stop_timeout ({}): the delay counts inside the stop timeout, so the program would be killed without ever getting the stop signal",
+            Dur(drain),
+            Dur(stop)
+        )),
+        _ => None,
     }
 }

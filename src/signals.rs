@@ -10,14 +10,12 @@ mod table;
 use std::fmt;
 use std::str::FromStr;
 
-use serde::de::{self, Deserializer, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
+use std::time::{Duration, Instant};
 
-pub(crate) use mask::forwarded;
+pub use mask::{Inherited, all_signals, block_at_start, contains, forwarded, give_back_chld};
 #[cfg(target_os = "linux")]
-pub(crate) use mask::{all_signals, contains, handled, ignored_at_start, take};
-pub use mask::{block_at_start, restore_mask};
-pub use table::{Rewrite, SignalTable, SignalTarget};
+pub use mask::{handled, take, take_back_chld};
+pub use table::{Rewrite, SignalTable, SignalTarget, check_rewrite};
 
 /// A signal liftoff can receive, forward or send, including the real-time ones.
 ///
@@ -170,48 +168,17 @@ impl fmt::Display for Signal {
     }
 }
 
-impl Serialize for Signal {
-    /// Serializes as the name [`Display`](fmt::Display) prints.
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
+/// How far ahead [`later`] puts a deadline that would not fit: about 30 years, which
+/// the monotonic clock (seconds since boot in 64 bits) always holds.
+const FAR: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
 
-impl<'de> Deserialize<'de> for Signal {
-    /// Accepts a string ([`Signal::from_str`]) or an integer (`15`).
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Signal, D::Error> {
-        deserializer.deserialize_any(SignalVisitor)
-    }
-}
-
-/// Builds a [`Signal`] from a string or an integer.
-struct SignalVisitor;
-
-impl Visitor<'_> for SignalVisitor {
-    type Value = Signal;
-
-    /// Says what is accepted, for serde's error message.
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(ACCEPTED)
-    }
-
-    /// A name or a number written as a string.
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<Signal, E> {
-        text.parse().map_err(E::custom)
-    }
-
-    /// A number.
-    fn visit_i64<E: de::Error>(self, raw: i64) -> Result<Signal, E> {
-        i32::try_from(raw)
-            .ok()
-            .and_then(Signal::from_raw)
-            .ok_or_else(|| E::custom(format!("unknown signal {raw}: expected {ACCEPTED}")))
-    }
-
-    /// A number (TOML and JSON hand over non-negative integers this way).
-    fn visit_u64<E: de::Error>(self, raw: u64) -> Result<Signal, E> {
-        self.visit_i64(i64::try_from(raw).unwrap_or(i64::MAX))
-    }
+/// The instant `after` from `now`, for deadlines; when that overflows (a duration of
+/// centuries), a deadline so far ahead it never comes. `Instant + Duration` would panic
+/// instead, and a panic in PID 1 takes the container down.
+pub fn later(now: Instant, after: Duration) -> Instant {
+    now.checked_add(after)
+        .or_else(|| now.checked_add(FAR))
+        .unwrap_or(now)
 }
 
 #[cfg(test)]
@@ -303,25 +270,12 @@ mod tests {
     }
 
     #[test]
-    fn deserializes_from_strings_and_integers_and_serializes_as_names() {
-        #[derive(Debug, Deserialize, Serialize)]
-        struct Doc {
-            a: Signal,
-            b: Signal,
-        }
-        let doc: Doc = toml::from_str("a = \"sigquit\"\nb = 1").unwrap();
-        assert_eq!((doc.a, doc.b), (Signal::QUIT, Signal::HUP));
+    fn later_never_overflows() {
+        let now = Instant::now();
+        assert!(later(now, Duration::MAX) > now + Duration::from_secs(1_000_000));
         assert_eq!(
-            toml::to_string(&doc).unwrap(),
-            "a = \"SIGQUIT\"\nb = \"SIGHUP\"\n"
+            later(now, Duration::from_secs(3)),
+            now + Duration::from_secs(3)
         );
-        let err = toml::from_str::<Doc>("a = \"NOPE\"\nb = 1")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("unknown signal \"NOPE\""), "{err}");
-        let err = toml::from_str::<Doc>("a = 1\nb = 4096")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("unknown signal 4096"), "{err}");
     }
 }

@@ -13,10 +13,43 @@ fn os(words: &[&str]) -> Vec<OsString> {
     words.iter().map(OsString::from).collect()
 }
 
+/// The value given for key `name`, if any.
+fn get<'a>(values: &'a KeyValues, name: &str) -> Option<&'a Raw> {
+    values
+        .0
+        .iter()
+        .find(|(k, _)| k.name == name)
+        .map(|(_, raw)| raw)
+}
+
+/// The one value given for key `name`, if any.
+fn one<'a>(values: &'a KeyValues, name: &str) -> Option<&'a str> {
+    match get(values, name) {
+        Some(Raw::One(value)) => Some(value),
+        _ => None,
+    }
+}
+
+/// The values given for repeatable key `name`.
+fn many<'a>(values: &'a KeyValues, name: &str) -> Vec<&'a str> {
+    match get(values, name) {
+        Some(Raw::Many(values)) => values.iter().map(String::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The switch given for key `name`, if any.
+fn switch(values: &KeyValues, name: &str) -> Option<bool> {
+    match get(values, name) {
+        Some(Raw::Switch(on)) => Some(*on),
+        _ => None,
+    }
+}
+
 #[test]
 fn bare_liftoff_has_no_command() {
     assert!(p("").command.is_none());
-    assert_eq!(p("--mode exec").global.mode.as_deref(), Some("exec"));
+    assert_eq!(one(&p("--mode exec").global.keys.0, "mode"), Some("exec"));
 }
 
 #[test]
@@ -26,10 +59,11 @@ fn server_commands_take_their_flags_and_extra() {
     else {
         panic!("not prod")
     };
-    assert_eq!(args.port, Some(9000));
-    assert_eq!(args.workers.as_deref(), Some("auto"));
-    assert_eq!(args.threads, Some(4));
-    assert_eq!(args.app.as_deref(), Some("a:b"));
+    let keys = &args.keys.0;
+    assert_eq!(one(keys, "port"), Some("9000"));
+    assert_eq!(one(keys, "workers"), Some("auto"));
+    assert_eq!(one(keys, "threads"), Some("4"));
+    assert_eq!(one(keys, "app"), Some("a:b"));
     assert_eq!(args.extra, os(&["--preload", "-k", "x"]));
 }
 
@@ -48,7 +82,12 @@ fn reload_and_debug_are_tri_states_where_the_last_flag_wins() {
         let Some(Command::Dev(DevArgs { server: args })) = p(line).command else {
             panic!("{line}: not dev")
         };
-        assert_eq!((args.reload(), args.debug()), (reload, debug), "{line}");
+        let keys = &args.keys.0;
+        assert_eq!(
+            (switch(keys, "reload"), switch(keys, "debug")),
+            (reload, debug),
+            "{line}"
+        );
     }
 }
 
@@ -63,13 +102,17 @@ fn global_flags_go_before_or_after_the_command() {
         let cli = p(line);
         assert!(matches!(cli.command, Some(Command::Prod(_))), "{line}");
         let global = cli.globals();
-        assert_eq!(global.stop_timeout.as_deref(), Some("3s"), "{line}");
-        assert_eq!(global.signal_target.as_deref(), Some("group"), "{line}");
+        assert_eq!(one(&global.keys.0, "stop_timeout"), Some("3s"), "{line}");
+        assert_eq!(
+            one(&global.keys.0, "signal_target"),
+            Some("group"),
+            "{line}"
+        );
     }
     let cli = p("--signal-map QUIT=TERM run --signal-map HUP=ignore --success-code 143 -- x");
     let global = cli.globals();
-    assert_eq!(global.signal_map, ["QUIT=TERM", "HUP=ignore"]);
-    assert_eq!(global.success_code, [143]);
+    assert_eq!(many(&global.keys.0, "signals"), ["QUIT=TERM", "HUP=ignore"]);
+    assert_eq!(many(&global.keys.0, "success_codes"), ["143"]);
 }
 
 #[test]
@@ -81,19 +124,28 @@ fn entrypoint_flags_go_before_or_after_the_command_and_lists_add_up() {
     ];
     for line in cases {
         let global = p(line).globals();
-        assert_eq!(global.drain_delay.as_deref(), Some("5s"), "{line}");
-        assert_eq!(global.wait_for, ["tcp://db:5432", "http://api/h"], "{line}");
-        assert_eq!(global.wait_timeout.as_deref(), Some("1m"), "{line}");
-        assert_eq!(global.user.as_deref(), Some("app:app"), "{line}");
-        assert_eq!(global.env_file, Some(PathBuf::from(".env")), "{line}");
-        assert_eq!(global.before, ["true", "false"], "{line}");
+        let keys = &global.keys.0;
+        assert_eq!(one(keys, "drain_delay"), Some("5s"), "{line}");
+        assert_eq!(
+            many(keys, "wait_for"),
+            ["tcp://db:5432", "http://api/h"],
+            "{line}"
+        );
+        assert_eq!(one(keys, "wait_timeout"), Some("1m"), "{line}");
+        assert_eq!(one(keys, "user"), Some("app:app"), "{line}");
+        assert_eq!(one(keys, "env_file"), Some(".env"), "{line}");
+        assert_eq!(many(keys, "before"), ["true", "false"], "{line}");
     }
     for line in [
         "--wait-for tcp://db:5432,http://api/h run -- x",
         "run --wait-for tcp://db:5432,http://api/h -- x",
     ] {
         let global = p(line).globals();
-        assert_eq!(global.wait_for, ["tcp://db:5432", "http://api/h"], "{line}");
+        assert_eq!(
+            many(&global.keys.0, "wait_for"),
+            ["tcp://db:5432", "http://api/h"],
+            "{line}"
+        );
     }
     let rest = os(&[
         "--user",
@@ -104,8 +156,8 @@ fn entrypoint_flags_go_before_or_after_the_command_and_lists_add_up() {
         "--queue",
     ]);
     let args = parse_profile_args("worker", &rest).unwrap();
-    assert_eq!(args.global.user.as_deref(), Some("nobody"));
-    assert_eq!(args.global.wait_for, ["tcp://db:1"]);
+    assert_eq!(one(&args.global.keys.0, "user"), Some("nobody"));
+    assert_eq!(many(&args.global.keys.0, "wait_for"), ["tcp://db:1"]);
     assert_eq!(args.extra, os(&["--queue"]));
 }
 
@@ -180,7 +232,7 @@ fn plan_config_check_and_health_parse() {
 fn profile_args_take_global_flags_and_extra_only() {
     let rest = os(&["--stop-timeout", "2s", "-v", "--", "--queue", "high"]);
     let args = parse_profile_args("worker", &rest).unwrap();
-    assert_eq!(args.global.stop_timeout.as_deref(), Some("2s"));
+    assert_eq!(one(&args.global.keys.0, "stop_timeout"), Some("2s"));
     assert_eq!(args.global.verbose, 1);
     assert_eq!(args.extra, os(&["--queue", "high"]));
     let err = parse_profile_args("worker", &os(&["stray"])).unwrap_err();
@@ -189,12 +241,7 @@ fn profile_args_take_global_flags_and_extra_only() {
 
 #[test]
 fn usage_errors_are_errors() {
-    for line in [
-        "prod --port notanumber",
-        "prod --bogus",
-        "run",
-        "plan --format yaml",
-    ] {
+    for line in ["prod --port", "prod --bogus", "run", "plan --format yaml"] {
         let result = parse(std::iter::once("liftoff").chain(line.split_whitespace()));
         assert!(result.is_err(), "{line} should fail");
     }
@@ -202,21 +249,49 @@ fn usage_errors_are_errors() {
 
 #[test]
 fn later_global_flags_overlay_earlier_ones() {
-    let mut early = GlobalArgs {
-        mode: Some("exec".into()),
-        chdir: Some("/a".into()),
-        signal_map: vec!["QUIT=TERM".into()],
-        ..GlobalArgs::default()
-    };
-    let later = GlobalArgs {
-        mode: Some("supervise".into()),
-        signal_map: vec!["HUP=ignore".into()],
-        verbose: 1,
-        ..GlobalArgs::default()
-    };
+    let mut early = p("--mode exec --chdir /a --signal-map QUIT=TERM").global;
+    let later = p("--mode supervise --signal-map HUP=ignore -v").global;
     early.overlay(later);
-    assert_eq!(early.mode.as_deref(), Some("supervise"));
-    assert_eq!(early.chdir, Some(PathBuf::from("/a")));
-    assert_eq!(early.signal_map, ["QUIT=TERM", "HUP=ignore"]);
+    let keys = &early.keys.0;
+    assert_eq!(one(keys, "mode"), Some("supervise"));
+    assert_eq!(one(keys, "chdir"), Some("/a"));
+    assert_eq!(many(keys, "signals"), ["QUIT=TERM", "HUP=ignore"]);
     assert_eq!(early.verbose, 1);
+}
+
+#[test]
+fn the_command_line_is_consistent_and_help_comes_from_the_key_table() {
+    use clap::CommandFactory;
+    Cli::command().debug_assert();
+    let cmd = Cli::command();
+    for key in crate::plan::keys::KEYS {
+        let Some(flag) = key
+            .flag
+            .filter(|f| f.scope == crate::plan::keys::Scope::Global)
+        else {
+            continue;
+        };
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_long() == Some(flag.long))
+            .unwrap_or_else(|| panic!("--{} is not a flag of liftoff", flag.long));
+        assert_eq!(
+            arg.get_help().map(ToString::to_string).as_deref(),
+            Some(key.help),
+            "--{}",
+            flag.long
+        );
+    }
+    let mut all = Cli::command();
+    all.build();
+    let prod = all.find_subcommand("prod").unwrap();
+    for key in crate::plan::keys::KEYS {
+        let Some(flag) = key.flag else { continue };
+        assert!(
+            prod.get_arguments()
+                .any(|a| a.get_long() == Some(flag.long)),
+            "prod lacks --{}",
+            flag.long
+        );
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 
 /// The program's environment: liftoff's own, with `changes` laid over it.
-pub(super) fn merge_env(
+pub(super) fn merge(
     base: &[(OsString, OsString)],
     changes: &BTreeMap<String, String>,
 ) -> Vec<(OsString, OsString)> {

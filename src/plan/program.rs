@@ -1,50 +1,63 @@
-//! Finding the program the way a shell would, with the program's own `PATH` and
-//! working directory, and saying how to install gunicorn or Flask when they are missing.
+//! Finding the program the way a shell would, with the program's own `PATH` and working
+//! directory, and saying what helps when it is missing.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
+use super::servers::ServerKind;
 use crate::exit::Failure;
-use crate::settings::ServerKind;
 
 /// Resolves `word` like a shell would, with the program's own `PATH` and working directory.
-pub(super) fn resolve_program(
-    word: &str,
+pub fn resolve(
+    word: impl AsRef<OsStr>,
     env: &[(OsString, OsString)],
     cwd: &Path,
     server: ServerKind,
 ) -> anyhow::Result<PathBuf> {
+    let word = word.as_ref();
     let path = env
         .iter()
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    match which::which_in(word, Some(&path), cwd) {
-        Ok(found) => Ok(found),
-        Err(_) => {
-            let candidate = cwd.join(word);
-            if word.contains('/') && candidate.exists() {
-                return Err(Failure::NotExecutable(format!(
-                    "{} is not executable (mark it with chmod +x, or run it through its interpreter)",
-                    candidate.display()
-                ))
-                .into());
-            }
-            Err(Failure::NotFound(not_found(word, server)).into())
-        }
+    if let Ok(found) = which::which_in(word, Some(&path), cwd) {
+        return Ok(found);
     }
+    let shown = word.to_string_lossy();
+    let candidate = cwd.join(word);
+    if shown.contains('/') && candidate.exists() {
+        return Err(Failure::NotExecutable(format!(
+            "{} is not executable (mark it with chmod +x, or run it through its interpreter)",
+            candidate.display()
+        ))
+        .into());
+    }
+    let install = match server.row().install {
+        "" => String::new(),
+        install => format!("; install it with `{install}` in the image or venv"),
+    };
+    let searched = match path.to_string_lossy() {
+        p if p.is_empty() => "PATH is empty".to_string(),
+        p => format!("searched {p}"),
+    };
+    Err(Failure::ProgramNotFound {
+        word: shown.to_string(),
+        message: format!("program `{shown}` not found on PATH ({searched}){install}"),
+    }
+    .into())
 }
 
-/// The message for a program that is not on `PATH`, with how to install the servers.
-fn not_found(word: &str, server: ServerKind) -> String {
-    let hint = match server {
-        ServerKind::Gunicorn => {
-            "; install it with `pip install gunicorn` (in this repository: `make venv`, then put .venv/bin on PATH)"
+/// A `before` step's failure to resolve, naming the step (and never taken for the
+/// program word itself).
+pub fn in_step(err: anyhow::Error, n: usize, shown: &str) -> anyhow::Error {
+    match err.downcast::<Failure>() {
+        Ok(Failure::ProgramNotFound { message, .. }) => {
+            Failure::NotFound(format!("before step {n} ({shown}): {message}")).into()
         }
-        ServerKind::Flask => {
-            "; install it with `pip install flask` (in this repository: `make venv`, then put .venv/bin on PATH)"
+        Ok(Failure::NotExecutable(m)) => {
+            Failure::NotExecutable(format!("before step {n} ({shown}): {m}")).into()
         }
-        ServerKind::Command => "",
-    };
-    format!("program `{word}` not found on PATH{hint}")
+        Ok(other) => other.into(),
+        Err(err) => err,
+    }
 }

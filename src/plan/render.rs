@@ -1,31 +1,15 @@
-//! Printing a plan: aligned text for people, one JSON object for scripts.
+//! Printing a plan: aligned text for people, one JSON object for scripts, and the one
+//! line logged at start. Secret-looking values are masked in all of them (`env.rs`).
 
-use super::*;
+use std::ffi::OsString;
+use std::fmt::Write as _;
 
-/// Serializes argv as (lossy) strings.
-pub(super) fn lossy_strings<S: serde::Serializer>(
-    argv: &[OsString],
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    s.collect_seq(argv.iter().map(|a| a.to_string_lossy()))
-}
+use serde_json::{Value, json};
 
-/// Serializes the rewrite table as `{"SIGQUIT": "SIGTERM", "SIGHUP": "ignore"}`.
-pub(super) fn table_strings<S: serde::Serializer>(
-    table: &SignalTable,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    s.collect_map(
-        table
-            .iter()
-            .map(|(from, to)| (from.to_string(), to.to_string())),
-    )
-}
-
-/// Serializes a duration as whole milliseconds.
-pub(super) fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
+use super::env::mask;
+use super::keys::Settings;
+use super::values::{Dur, Mode};
+use super::{Plan, servers};
 
 /// Quotes an argv for a shell, for people to read (never executed).
 pub fn shell_quote(argv: &[OsString]) -> String {
@@ -36,7 +20,88 @@ pub fn shell_quote(argv: &[OsString]) -> String {
     shell_words::join(words)
 }
 
+/// Milliseconds for JSON.
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `1 worker`, `5 workers`.
+fn plural(n: u32, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// The start line: `prod: /venv/bin/gunicorn on 0.0.0.0:8000, 5 workers (...), mode
+/// exec (...), stop timeout 28s`.
+pub fn summary(plan: &Plan, s: &Settings) -> String {
+    let name = plan.profile.clone().unwrap_or_else(|| "program".into());
+    let mut line = format!("{name}: {}", plan.spec.program.display());
+    let bind = || {
+        servers::bind(
+            s.host.as_ref().map_or("", |h| h.0.as_str()),
+            s.port.map_or(0, |p| p.0),
+        )
+    };
+    match plan.server {
+        servers::ServerKind::Gunicorn => {
+            let timeout = s
+                .timeout
+                .map_or("30s (gunicorn default)".into(), |d| d.to_string());
+            let _ = write!(line, " on {}", bind());
+            if let Some(w) = &plan.workers {
+                let _ = write!(line, ", {} ({})", plural(w.count, "worker"), w.why);
+            }
+            let _ = write!(
+                line,
+                ", {}, worker timeout {timeout}, graceful timeout {}",
+                plural(s.threads.map_or(1, |t| t.0), "thread"),
+                s.graceful_timeout
+                    .map_or_else(String::new, |d| d.to_string()),
+            );
+        }
+        servers::ServerKind::Flask => {
+            let on_off = |b: Option<bool>| if b == Some(true) { "on" } else { "off" };
+            let _ = write!(
+                line,
+                " on {}, reload {}, debug {}",
+                bind(),
+                on_off(s.reload),
+                on_off(s.debug)
+            );
+        }
+        servers::ServerKind::Command => {}
+    }
+    let _ = write!(
+        line,
+        ", mode {} ({}), stop timeout {}",
+        plan.mode,
+        plan.mode_reason,
+        Dur(plan.spec.stop.stop_timeout)
+    );
+    if !plan.spec.stop.drain_delay.is_zero() {
+        let _ = write!(line, ", drain delay {}", Dur(plan.spec.stop.drain_delay));
+    }
+    if let Some(user) = &plan.user {
+        let _ = write!(line, ", as {}", user.describe());
+    }
+    line
+}
+
 impl Plan {
+    /// The variables liftoff adds or changes, values masked.
+    fn shown_env(&self) -> impl Iterator<Item = (&str, String)> {
+        self.changes.iter().map(|(k, v)| (k.as_str(), mask(k, v)))
+    }
+
+    /// Whether the signal handling rows apply: only something supervised (the program in
+    /// supervise mode, or `before` steps) is stopped by liftoff.
+    fn supervises(&self) -> bool {
+        self.mode == Mode::Supervise || !self.before.is_empty()
+    }
+
     /// The plan as aligned text for people.
     pub fn to_text(&self) -> String {
         let mut rows: Vec<(&str, String)> = vec![
@@ -47,14 +112,13 @@ impl Plan {
                 }),
             ),
             ("mode", format!("{} ({})", self.mode, self.mode_reason)),
-            ("program", self.program.display().to_string()),
-            ("argv", shell_quote(&self.argv)),
-            ("cwd", self.cwd.display().to_string()),
+            ("program", self.spec.program.display().to_string()),
+            ("argv", shell_quote(&self.spec.argv)),
+            ("cwd", self.spec.cwd.display().to_string()),
         ];
         let env: Vec<String> = self
-            .env
-            .iter()
-            .map(|(k, v)| format!("{k}={}", shell_words::quote(v)))
+            .shown_env()
+            .map(|(k, v)| format!("{k}={}", shell_words::quote(&v)))
             .collect();
         rows.push((
             "env",
@@ -64,9 +128,33 @@ impl Plan {
                 env.join(" ")
             },
         ));
-        rows.push(("signal target", self.signal_target.to_string()));
-        let rewrites: Vec<String> = self
-            .signals
+        if self.supervises() {
+            self.stop_rows(&mut rows);
+        }
+        self.entrypoint_rows(&mut rows);
+        if let Some(w) = &self.workers {
+            rows.push(("workers", format!("{} ({})", w.count, w.why)));
+        }
+        for warning in &self.warnings {
+            rows.push(("warning", warning.clone()));
+        }
+        rows.iter()
+            .map(|(k, v)| format!("{:<14} {v}\n", format!("{k}:")))
+            .collect()
+    }
+
+    /// The rows of how liftoff forwards signals and stops what it supervises; in exec
+    /// mode they are marked as applying to the `before` steps only.
+    fn stop_rows(&self, rows: &mut Vec<(&str, String)>) {
+        let stop = &self.spec.stop;
+        let only = if self.mode == Mode::Exec {
+            " (before steps only: exec mode)"
+        } else {
+            ""
+        };
+        rows.push(("signal target", format!("{}{only}", stop.target)));
+        let rewrites: Vec<String> = stop
+            .table
             .iter()
             .map(|(from, to)| format!("{from} -> {to}"))
             .collect();
@@ -78,30 +166,17 @@ impl Plan {
                 rewrites.join(", ")
             },
         ));
-        rows.push((
-            "stop timeout",
-            crate::settings::Dur(self.stop_timeout).to_string(),
-        ));
-        if !self.success_codes.is_empty() {
-            let codes: Vec<String> = self.success_codes.iter().map(i32::to_string).collect();
+        rows.push(("stop timeout", format!("{}{only}", Dur(stop.stop_timeout))));
+        if !stop.success_codes.is_empty() {
+            let codes: Vec<String> = stop.success_codes.iter().map(i32::to_string).collect();
             rows.push(("success codes", codes.join(", ")));
         }
-        self.entrypoint_rows(&mut rows);
-        if let (Some(workers), Some(why)) = (self.workers, &self.workers_reason) {
-            rows.push(("workers", format!("{workers} ({why})")));
-        }
-        for warning in &self.warnings {
-            rows.push(("warning", warning.clone()));
-        }
-        rows.iter()
-            .map(|(k, v)| format!("{:<14} {v}\n", format!("{k}:")))
-            .collect()
     }
 
     /// The rows of the entrypoint settings that are set.
     fn entrypoint_rows(&self, rows: &mut Vec<(&str, String)>) {
-        if !self.drain_delay.is_zero() {
-            rows.push(("drain delay", Dur(self.drain_delay).to_string()));
+        if !self.spec.stop.drain_delay.is_zero() {
+            rows.push(("drain delay", Dur(self.spec.stop.drain_delay).to_string()));
         }
         if let Some(path) = &self.env_file {
             rows.push(("env file", path.display().to_string()));
@@ -113,26 +188,72 @@ impl Plan {
             ));
         }
         if !self.wait_for.is_empty() {
-            let targets: Vec<String> = self.wait_for.iter().map(ToString::to_string).collect();
+            let targets: Vec<String> = self.wait_for.iter().map(|u| mask_url(&u.text)).collect();
             rows.push((
                 "wait for",
                 format!("{} (up to {})", targets.join(", "), Dur(self.wait_timeout)),
             ));
         }
         for step in &self.before {
-            rows.push(("before", step.shown()));
+            rows.push(("before", shell_quote(&step.argv)));
         }
     }
 
     /// The plan as one JSON object.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
-    }
-
-    /// The program's environment as `std::process::Command` wants it.
-    pub fn env_pairs(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
-        self.full_env
+        let stop = &self.spec.stop;
+        let lossy = |argv: &[OsString]| -> Vec<String> {
+            argv.iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect()
+        };
+        let signals: serde_json::Map<String, Value> = stop
+            .table
             .iter()
-            .map(|(k, v)| (k.as_os_str(), v.as_os_str()))
+            .map(|(from, to)| (from.to_string(), to.to_string().into()))
+            .collect();
+        let env: serde_json::Map<String, Value> = self
+            .shown_env()
+            .map(|(k, v)| (k.to_string(), v.into()))
+            .collect();
+        let doc = json!({
+            "profile": self.profile,
+            "server": self.server.to_string(),
+            "mode": self.mode.to_string(),
+            "mode_reason": self.mode_reason,
+            "program": self.spec.program.display().to_string(),
+            "argv": lossy(&self.spec.argv),
+            "cwd": self.spec.cwd.display().to_string(),
+            "env": env,
+            "signal_target": stop.target.to_string(),
+            "signals": signals,
+            "stop_timeout_ms": millis(stop.stop_timeout),
+            "success_codes": stop.success_codes,
+            "drain_delay_ms": millis(stop.drain_delay),
+            "wait_for": self.wait_for.iter().map(|u| mask_url(&u.text)).collect::<Vec<_>>(),
+            "wait_timeout_ms": millis(self.wait_timeout),
+            "before": self.before.iter().map(|b| json!({
+                "program": b.program.display().to_string(),
+                "argv": lossy(&b.argv),
+            })).collect::<Vec<_>>(),
+            "user": self.user.as_ref().map(|u| json!({
+                "name": u.name, "uid": u.uid, "gid": u.gid, "groups": u.groups,
+                "home": u.home.display().to_string(),
+            })),
+            "env_file": self.env_file.as_ref().map(|p| p.display().to_string()),
+            "workers": self.workers.as_ref().map(|w| w.count),
+            "cpus": self.workers.as_ref().map(|w| w.cpus),
+            "workers_reason": self.workers.as_ref().map(|w| w.why.clone()),
+            "log_level": self.log_level.to_string(),
+            "log_format": self.log_format.to_string(),
+            "summary": self.summary,
+            "warnings": self.warnings,
+        });
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
     }
+}
+
+/// A URL with the query string masked, for showing `wait_for` targets.
+fn mask_url(text: &str) -> String {
+    mask("WAIT_FOR", text)
 }

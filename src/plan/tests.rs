@@ -1,7 +1,5 @@
 //! Unit tests of plan resolution.
 
-use super::flags::before_steps;
-use super::server::budget_warnings;
 use super::*;
 
 #[test]
@@ -86,7 +84,7 @@ fn env_changes_replace_and_add() {
         ("B".to_string(), "3".to_string()),
         ("C".to_string(), "4".to_string()),
     ]);
-    let merged = merge_env(&base, &changes);
+    let merged = env::merge(&base, &changes);
     let get = |k: &str| {
         merged
             .iter()
@@ -103,29 +101,14 @@ fn env_changes_replace_and_add() {
 #[test]
 fn budget_warnings_fire_only_out_of_order() {
     let s = Duration::from_secs;
-    let mut w = Vec::new();
-    budget_warnings(s(25), s(28), &mut w);
-    assert!(w.is_empty(), "{w:?}");
-    budget_warnings(s(30), s(28), &mut w);
-    assert_eq!(w.len(), 1);
-    budget_warnings(s(25), s(40), &mut w);
-    assert_eq!(w.len(), 2);
-}
-
-#[test]
-fn before_flags_split_into_words_without_a_shell() {
-    let steps = before_steps(&["flask db upgrade".into(), "sh -c 'echo $HOME; x'".into()]).unwrap();
-    assert_eq!(
-        steps,
-        [
-            vec!["flask", "db", "upgrade"],
-            vec!["sh", "-c", "echo $HOME; x"]
-        ]
+    assert!(budget_warnings(Some(s(25)), s(28), true).is_empty());
+    assert_eq!(budget_warnings(Some(s(30)), s(28), true).len(), 1);
+    assert_eq!(budget_warnings(Some(s(25)), s(40), true).len(), 1);
+    assert_eq!(budget_warnings(Some(s(45)), s(40), true).len(), 2);
+    assert!(
+        budget_warnings(None, s(40), false).is_empty(),
+        "only gunicorn's budget is checked"
     );
-    for bad in ["", "unterminated 'quote"] {
-        let err = before_steps(&[bad.into()]).unwrap_err();
-        assert!(matches!(err, Failure::Usage(_)), "{bad}: {err}");
-    }
 }
 
 #[test]

@@ -7,35 +7,57 @@ use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
 
 use super::{Signal, forwardable};
 
-/// Blocks every forwardable signal and CHLD, and returns the mask liftoff inherited.
+/// The signal state liftoff was started with, which the program gets back.
+#[derive(Clone, Copy, Debug)]
+pub struct Inherited {
+    /// The signal mask.
+    pub mask: SigSet,
+    /// The signals whose disposition was `SIG_IGN` (a parent that ignored INT for a
+    /// background job expects the job to ignore it too).
+    pub ignored: SigSet,
+}
+
+/// Blocks every forwardable signal and CHLD, and returns what liftoff inherited.
 ///
 /// Called first in `main`, before anything could start a thread, so every thread
 /// created later inherits the block and signals stay pending until the supervisor
-/// collects them with `sigtimedwait` (or until exec mode restores the mask).
-pub fn block_at_start() -> nix::Result<SigSet> {
-    let mut inherited = SigSet::empty();
-    pthread_sigmask(
-        SigmaskHow::SIG_BLOCK,
-        Some(&handled()),
-        Some(&mut inherited),
-    )?;
-    Ok(inherited)
+/// collects them with `sigtimedwait` (or until exec restores the mask). The ignored
+/// signals are read here, before liftoff could change a disposition.
+pub fn block_at_start() -> nix::Result<Inherited> {
+    let mut mask = SigSet::empty();
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&handled()), Some(&mut mask))?;
+    let ignored = raw_set(all_signals().filter(|&raw| disposition(raw) == Some(libc::SIG_IGN)));
+    Ok(Inherited { mask, ignored })
 }
 
-/// Sets the mask back to what liftoff inherited; exec mode calls this right before exec.
-pub fn restore_mask(inherited: &SigSet) -> nix::Result<()> {
-    pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(inherited), None)
-}
-
-/// The signals whose disposition is `SIG_IGN` right now.
-///
-/// Liftoff changes no disposition before supervising, so called from there this is
-/// exactly the set it inherited — which `execve` keeps, and which the child must get
-/// back (a parent that ignored INT for a background job expects the job to ignore it).
+/// An inherited `SIGCHLD = SIG_IGN` makes the kernel reap children itself, and then
+/// `waitpid` can never report the main child's status: put the default back while
+/// liftoff supervises (the child still gets the inherited SIG_IGN).
 #[cfg(target_os = "linux")]
-pub fn ignored_at_start() -> SigSet {
-    let ignored = all_signals().filter(|&raw| disposition(raw) == Some(libc::SIG_IGN));
-    raw_set(ignored)
+pub fn take_back_chld(inherited: &Inherited) -> anyhow::Result<()> {
+    set_chld(inherited, libc::SIG_DFL)
+}
+
+/// Puts back an inherited `SIGCHLD = SIG_IGN` that [`take_back_chld`] reset, before exec
+/// after the `before` steps were supervised; a no-op when CHLD was not ignored.
+pub fn give_back_chld(inherited: &Inherited) -> anyhow::Result<()> {
+    set_chld(inherited, libc::SIG_IGN)
+}
+
+/// Sets CHLD's disposition to `to` when it was inherited ignored.
+fn set_chld(inherited: &Inherited, to: libc::sighandler_t) -> anyhow::Result<()> {
+    if !contains(&inherited.ignored, libc::SIGCHLD) {
+        return Ok(());
+    }
+    // SAFETY: SIG_DFL and SIG_IGN install no handler; liftoff's other thread (the log
+    // writer) never touches dispositions.
+    let old = unsafe { libc::signal(libc::SIGCHLD, to) };
+    anyhow::ensure!(
+        old != libc::SIG_ERR,
+        "failed to set the SIGCHLD disposition: {}",
+        nix::errno::Errno::last()
+    );
+    Ok(())
 }
 
 /// Takes one signal of `set` (blocked, so it waits pending), sleeping in the kernel
@@ -86,12 +108,12 @@ pub fn take(
 }
 
 /// Every forwardable signal: what liftoff may receive before any child runs.
-pub(crate) fn forwarded() -> SigSet {
+pub fn forwarded() -> SigSet {
     raw_set(forwardable().map(Signal::raw))
 }
 
 /// Every forwardable signal plus CHLD: what liftoff blocks and waits for.
-pub(crate) fn handled() -> SigSet {
+pub fn handled() -> SigSet {
     raw_set(forwardable().map(Signal::raw).chain([libc::SIGCHLD]))
 }
 
@@ -114,8 +136,7 @@ fn raw_set(signals: impl IntoIterator<Item = i32>) -> SigSet {
 }
 
 /// Every signal number the kernel knows, standard and real-time.
-#[cfg(target_os = "linux")]
-pub(crate) fn all_signals() -> impl Iterator<Item = i32> {
+pub fn all_signals() -> impl Iterator<Item = i32> {
     1..=max_signal()
 }
 
@@ -125,9 +146,14 @@ fn max_signal() -> i32 {
     libc::SIGRTMAX()
 }
 
+/// The highest signal number (no real-time signals).
+#[cfg(not(target_os = "linux"))]
+fn max_signal() -> i32 {
+    31
+}
+
 /// The current handler of signal `raw`, or `None` when the C library refuses the
 /// number (glibc keeps 32 and 33 to itself).
-#[cfg(target_os = "linux")]
 fn disposition(raw: i32) -> Option<libc::sighandler_t> {
     let mut old = MaybeUninit::<libc::sigaction>::uninit();
     // SAFETY: a null new action only reads the current one into `old`.
@@ -137,8 +163,7 @@ fn disposition(raw: i32) -> Option<libc::sighandler_t> {
 }
 
 /// Whether `raw` is in `set` (also for real-time signals).
-#[cfg(target_os = "linux")]
-pub(crate) fn contains(set: &SigSet, raw: i32) -> bool {
+pub fn contains(set: &SigSet, raw: i32) -> bool {
     // SAFETY: `set` is a valid, initialised signal set.
     unsafe { libc::sigismember(set.as_ref(), raw) == 1 }
 }
@@ -170,8 +195,8 @@ mod tests {
     #[test]
     fn default_dispositions_are_not_reported_as_ignored() {
         // The test harness never ignores USR1 or TERM.
-        let ignored = ignored_at_start();
-        assert!(!contains(&ignored, libc::SIGUSR1));
-        assert!(!contains(&ignored, libc::SIGTERM));
+        let inherited = block_at_start().unwrap();
+        assert!(!contains(&inherited.ignored, libc::SIGUSR1));
+        assert!(!contains(&inherited.ignored, libc::SIGTERM));
     }
 }

@@ -1,149 +1,33 @@
 //! The loop around the state machine: wait for a signal or the next deadline, reap,
 //! send signals, exit. Every decision is in `state`; this only makes syscalls.
 
-use std::ffi::OsStr;
-use std::sync::OnceLock;
 use std::time::Instant;
 
 use anyhow::Context;
 use nix::errno::Errno;
 use nix::sys::signal::SigSet;
-use tracing::{debug, info, warn};
 
-use super::handoff::{self, Handoff};
-use super::spawn::{self, Inherited};
-use super::state::{Action, Cause, Event, KillCause, Policy, State, Status};
-use super::{HANDOFF_VAR, Outcome, Spec};
-use crate::exit::Failure;
-use crate::settings::{LogFormat, LogLevel};
-use crate::signals::{self, Signal, SignalTarget};
+use super::Outcome;
+use super::state::{Action, Cause, Event, KillCause, State, Status};
+use crate::launch::Spec;
+use crate::log::{debug, info, warning};
+use crate::signals::{self, Inherited, Signal, SignalTarget};
 
-/// Starts the child and supervises it until it and every other child are reaped. With
-/// `hand_off`, the supervision goes on in a fresh image of liftoff (see `handoff`),
-/// and this returns only if that exec failed.
-pub fn run(spec: &Spec, inherited_mask: &SigSet, hand_off: bool) -> anyhow::Result<Outcome> {
-    // First, before anything could change a disposition.
-    let ignored = inherited_ignored();
+/// Starts the child and supervises it until it and every other child are reaped.
+pub fn run(spec: &Spec, inherited: Inherited) -> anyhow::Result<Outcome> {
     become_subreaper()?;
-    take_back_chld(&ignored)?;
-    let inherited = Inherited {
-        mask: *inherited_mask,
-        ignored,
-    };
-    let main_pid = spawn::spawn(spec, inherited)?;
-    debug!(pid = main_pid, program = %spec.program.display(), target = %spec.target, "started child");
-    let policy = Policy {
-        target: spec.target,
-        table: spec.table.clone(),
-        stop_timeout: spec.stop_timeout,
-        success_codes: spec.success_codes.clone(),
-        drain_delay: spec.drain_delay,
-    };
-    let policy = if hand_off {
-        hand_over(spec, policy, main_pid)
-    } else {
-        policy
-    };
+    signals::take_back_chld(&inherited)?;
+    let main_pid = super::spawn::spawn(spec, inherited)?;
+    debug!("started child"; pid = main_pid, program = spec.program.display(), target = spec.stop.target);
     super::trim::give_back_startup_memory();
-    supervise(State::new(policy, main_pid), main_pid, None)
+    supervise(State::new(spec.stop.clone(), main_pid), main_pid)
 }
 
-/// Hands supervision of `main_pid` to a fresh image of liftoff, which does not return;
-/// when the exec fails, says so and gives the policy back to supervise in this image,
-/// which only holds more memory.
-fn hand_over(spec: &Spec, policy: Policy, main_pid: i32) -> Policy {
-    let state = Handoff {
-        pid: std::process::id(),
-        start: handoff::start_time(),
-        main_pid,
-        policy,
-        log: spec.log,
-        comm: handoff::current_comm(),
-    };
-    debug!(
-        pid = main_pid,
-        "handing supervision to a fresh image of liftoff"
-    );
-    let err = handoff::exec(&state);
-    warn!(
-        "failed to hand supervision to a fresh image of liftoff ({err:#}); supervising in this one, which only costs memory"
-    );
-    state.policy
-}
-
-/// The fresh image's side of the hand-over: checks that the state in `value` was
-/// written for this process, sets logging up again, and supervises. `None` when the
-/// state was written for another process: a copy of some liftoff's environment, not a
-/// hand-over; it is then removed from the environment, with a warning, and liftoff
-/// starts as usual.
-pub fn resume(value: &OsStr) -> Option<anyhow::Result<Outcome>> {
-    let refused = |reason: String| {
-        Some(Err(Failure::Config(format!(
-            "{HANDOFF_VAR} is set, but not by liftoff for this process ({reason}); it is internal to liftoff: unset it"
-        ))
-        .into()))
-    };
-    let state = match handoff::text(value).and_then(handoff::decode) {
-        Ok(state) => state,
-        Err(reason) => return refused(reason),
-    };
-    if !handoff::is_for_this_process(&state) {
-        crate::output::err(&format!(
-            "liftoff: warning: ignoring {HANDOFF_VAR}: it was written for another process (pid {}), so it is a copy of a liftoff's environment; unset it where it is copied from",
-            state.pid
-        ));
-        // SAFETY: liftoff is single-threaded here: nothing else reads the environment.
-        unsafe { std::env::remove_var(HANDOFF_VAR) };
-        return None;
-    }
-    if let Err(reason) = handoff::verify_child(&state) {
-        return refused(reason);
-    }
-    handoff::restore_comm(&state.comm);
-    // Setting up logging maps a good part of `tracing`; at `info` and quieter nothing
-    // is logged before the first wake-up (a signal or a child's exit), so it waits
-    // for that, and a container that runs quietly never maps it.
-    let (level, format) = state.log;
-    let log_later = if matches!(level, LogLevel::Debug | LogLevel::Trace) {
-        crate::logging::init(level, format);
-        debug!(
-            pid = state.main_pid,
-            "took over supervision in a fresh image"
-        );
-        None
-    } else {
-        Some(state.log)
-    };
-    super::trim::give_back_startup_memory();
-    Some(supervise(
-        State::new(state.policy, state.main_pid),
-        state.main_pid,
-        log_later,
-    ))
-}
-
-/// The signals liftoff inherited as ignored, read on the first call only: supervising
-/// changes SIGCHLD's disposition ([`take_back_chld`]), and a later run (the server after
-/// the `before` steps) must still hand its child what liftoff inherited.
-fn inherited_ignored() -> SigSet {
-    static IGNORED: OnceLock<SigSet> = OnceLock::new();
-    *IGNORED.get_or_init(signals::ignored_at_start)
-}
-
-/// The loop: every wake-up becomes events, every event becomes actions. `log_later`:
-/// logging to set up on the first wake-up (at a level that logs nothing before it).
-fn supervise(
-    mut state: State,
-    main_pid: i32,
-    mut log_later: Option<(LogLevel, LogFormat)>,
-) -> anyhow::Result<Outcome> {
+/// The loop: every wake-up becomes events, every event becomes actions.
+fn supervise(mut state: State, main_pid: i32) -> anyhow::Result<Outcome> {
     let waited = signals::handled();
     loop {
-        let woke = wait(&waited, state.deadline())?;
-        if let Some((level, format)) = log_later.take() {
-            crate::logging::init(level, format);
-        }
-        let events = match woke {
+        let events = match wait(&waited, state.deadline())? {
             Some(signal) if signal == Signal::CHLD => reap(main_pid)?,
             Some(signal) => vec![Event::Signal(signal)],
             None => vec![Event::Timer],
@@ -155,14 +39,14 @@ fn supervise(
                     Action::KillAll { signal, cause } => kill_all(main_pid, signal, cause),
                     Action::Hold { signal, delay } => info!(
                         "stop requested: serving {} more (drain_delay) before sending {signal}; a second stop signal sends it now",
-                        crate::settings::Dur(delay)
+                        humantime::format_duration(delay)
                     ),
                     Action::Exit(code) => {
                         debug!(
-                            code,
-                            status = state.main_status().map(tracing::field::display),
-                            shutdown = state.shutdown().map(tracing::field::display),
-                            "final status: all children reaped, exiting"
+                            "final status: all children reaped, exiting";
+                            code = code,
+                            status = Shown(state.main_status()),
+                            shutdown = Shown(state.shutdown())
                         );
                         return Ok(Outcome {
                             code,
@@ -171,6 +55,19 @@ fn supervise(
                     }
                 }
             }
+        }
+    }
+}
+
+/// An optional value for a log field: nothing when it is `None`.
+struct Shown<T>(Option<T>);
+
+impl<T: std::fmt::Display> std::fmt::Display for Shown<T> {
+    /// The value, or nothing.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(value) => value.fmt(f),
+            None => Ok(()),
         }
     }
 }
@@ -186,43 +83,6 @@ fn become_subreaper() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// An inherited `SIGCHLD = SIG_IGN` makes the kernel reap children itself, and then
-/// `waitpid` can never report the main child's status; put the default back for
-/// liftoff (the child still gets the inherited SIG_IGN).
-fn take_back_chld(ignored: &SigSet) -> anyhow::Result<()> {
-    if !signals::contains(ignored, libc::SIGCHLD) {
-        return Ok(());
-    }
-    // SAFETY: setting SIG_DFL installs no handler; liftoff is single-threaded here.
-    let old = unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
-    anyhow::ensure!(
-        old != libc::SIG_ERR,
-        "failed to reset SIGCHLD: {}",
-        Errno::last()
-    );
-    debug!("SIGCHLD was inherited ignored: reset to default so children can be reaped");
-    Ok(())
-}
-
-/// Puts back an inherited `SIGCHLD = SIG_IGN` that [`take_back_chld`] reset: exec mode
-/// calls this before exec, after the `before` steps were supervised, so the program
-/// starts with the dispositions liftoff inherited. A no-op when CHLD was not inherited
-/// ignored (and, when nothing was supervised, the disposition is still the inherited
-/// one, so reading it here is right too).
-pub fn give_back_chld() -> anyhow::Result<()> {
-    if !signals::contains(&inherited_ignored(), libc::SIGCHLD) {
-        return Ok(());
-    }
-    // SAFETY: setting SIG_IGN installs no handler; liftoff is single-threaded here.
-    let old = unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
-    anyhow::ensure!(
-        old != libc::SIG_ERR,
-        "failed to restore the inherited SIGCHLD disposition: {}",
-        Errno::last()
-    );
-    Ok(())
-}
-
 /// Sleeps in the kernel until a signal in `set` is pending or `deadline` passes;
 /// `None` means the deadline passed. A signal number liftoff does not know is dropped.
 fn wait(set: &SigSet, deadline: Option<Instant>) -> anyhow::Result<Option<Signal>> {
@@ -234,7 +94,7 @@ fn wait(set: &SigSet, deadline: Option<Instant>) -> anyhow::Result<Option<Signal
             continue;
         };
         if signal != Signal::CHLD {
-            debug!(signal = %signal, from, "received signal");
+            debug!("received signal"; signal = signal, from = from);
         }
         return Ok(Some(signal));
     }
@@ -269,9 +129,9 @@ fn reap(main_pid: i32) -> anyhow::Result<Vec<Event>> {
             Status::Exited(libc::WEXITSTATUS(raw))
         };
         if pid == main_pid {
-            debug!(pid, code = status.code(), ?status, "main child exited");
+            debug!("main child exited"; pid = pid, code = status.code(), status = status);
         } else {
-            debug!(pid, code = status.code(), "reaped");
+            debug!("reaped"; pid = pid, code = status.code());
         }
         events.push(Event::Exited { pid, status });
     }
@@ -289,25 +149,25 @@ fn send(main_pid: i32, to: SignalTarget, signal: Signal, cause: Cause) {
     if rc != 0 {
         let err = Errno::last();
         if err == Errno::ESRCH {
-            debug!(pid = main_pid, target = %to, signal = %signal, ?cause, "no process left to signal");
+            debug!("no process left to signal"; pid = main_pid, target = to, signal = signal);
         } else {
-            warn!(pid = main_pid, target = %to, signal = %signal, %err, "failed to send signal");
+            warning!("failed to send signal"; pid = main_pid, target = to, signal = signal, err = err);
         }
         return;
     }
     match cause {
         Cause::Forward => {
-            debug!(pid = main_pid, target = %to, signal = %signal, "forwarded signal")
+            debug!("forwarded signal"; pid = main_pid, target = to, signal = signal)
         }
         Cause::DrainDelayOver => {
-            info!(pid = main_pid, target = %to, signal = %signal, "drain delay over: sent the stop signal")
+            info!("drain delay over: sent the stop signal"; pid = main_pid, target = to, signal = signal)
         }
         Cause::DrainDelaySkipped => info!(
-            pid = main_pid, target = %to, signal = %signal,
-            "second stop signal: skipped the rest of the drain delay and sent the stop signal"
+            "second stop signal: skipped the rest of the drain delay and sent the stop signal";
+            pid = main_pid, target = to, signal = signal
         ),
         Cause::Resend => {
-            debug!(pid = main_pid, target = %to, signal = %signal, "sent the stop signal again")
+            debug!("sent the stop signal again"; pid = main_pid, target = to, signal = signal)
         }
     }
 }
@@ -324,7 +184,7 @@ fn kill_all(main_pid: i32, signal: Signal, cause: KillCause) {
         // SAFETY: kill has no memory-safety preconditions.
         let rc = unsafe { libc::kill(-1, signal.raw()) };
         if rc != 0 && Errno::last() != Errno::ESRCH {
-            warn!(signal = %signal, err = %Errno::last(), "failed to signal every process");
+            warning!("failed to signal every process"; signal = signal, err = Errno::last());
         }
         "the PID namespace".to_string()
     } else {
@@ -333,15 +193,21 @@ fn kill_all(main_pid: i32, signal: Signal, cause: KillCause) {
     };
     match cause {
         KillCause::MainExited => {
-            debug!(signal = %signal, %scope, "main child exited: stopping every process left")
+            debug!("main child exited: stopping every process left"; signal = signal, scope = scope)
         }
-        KillCause::SecondSignal => warn!(%scope, "second shutdown signal: killed every process"),
-        KillCause::StopTimeout => warn!(%scope, "stop timeout passed: killed every process"),
-        KillCause::DrainTimeout => warn!(
-            %scope,
-            "processes outlived the main child by the stop timeout: killed them"
+        KillCause::SecondSignal => {
+            warning!("second shutdown signal: killed every process"; scope = scope)
+        }
+        KillCause::StopTimeout => {
+            warning!("stop timeout passed: killed every process"; scope = scope)
+        }
+        KillCause::DrainTimeout => warning!(
+            "processes outlived the main child by the stop timeout: killed them";
+            scope = scope
         ),
-        KillCause::Leftover => debug!(%scope, "processes left after SIGKILL: killed them again"),
+        KillCause::Leftover => {
+            debug!("processes left after SIGKILL: killed them again"; scope = scope)
+        }
     }
 }
 

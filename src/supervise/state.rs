@@ -7,7 +7,8 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::signals::{Rewrite, Signal, SignalTable, SignalTarget};
+pub use crate::launch::Stop as Policy;
+use crate::signals::{Rewrite, Signal, SignalTarget, later};
 
 /// How often liftoff repeats SIGKILL to whatever is still left once everything got
 /// one: a process forked while the previous round walked the tree, or re-parented to
@@ -111,21 +112,6 @@ pub enum Action {
     Exit(i32),
 }
 
-/// The fixed part of the decisions: from the spec.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Policy {
-    /// Where forwarded signals go.
-    pub target: SignalTarget,
-    /// Received signal → forwarded signal or nothing.
-    pub table: SignalTable,
-    /// Time from the first shutdown signal (or the main child's exit) to SIGKILL.
-    pub stop_timeout: Duration,
-    /// Exit codes (after the 128+N mapping) that liftoff reports as 0.
-    pub success_codes: Vec<i32>,
-    /// Time from the first shutdown signal to forwarding it; counts inside the stop timeout.
-    pub drain_delay: Duration,
-}
-
 /// Where the supervision is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -162,6 +148,8 @@ pub struct State {
     shutdown: Option<Signal>,
     /// How the main child ended, once it did.
     main_status: Option<Status>,
+    /// The stop signal liftoff forwarded (after the table), once it did.
+    sent_stop: Option<Signal>,
 }
 
 impl State {
@@ -173,6 +161,7 @@ impl State {
             phase: Phase::Running,
             shutdown: None,
             main_status: None,
+            sent_stop: None,
         }
     }
 
@@ -228,14 +217,14 @@ impl State {
             Phase::Running if shutdown && !self.policy.drain_delay.is_zero() => {
                 let delay = self.policy.drain_delay;
                 self.phase = Phase::Delaying {
-                    until: super::later(now, delay),
-                    deadline: super::later(now, self.policy.stop_timeout),
+                    until: later(now, delay),
+                    deadline: later(now, self.policy.stop_timeout),
                     signal,
                 };
                 vec![Action::Hold { signal, delay }]
             }
             Phase::Running if shutdown => {
-                let deadline = super::later(now, self.policy.stop_timeout);
+                let deadline = later(now, self.policy.stop_timeout);
                 vec![self.stop(signal, deadline, now, Cause::Forward)]
             }
             Phase::Delaying {
@@ -265,13 +254,8 @@ impl State {
     /// one, so liftoff still finishes within the budget the platform was promised.
     fn on_main_exit(&mut self, status: Status, now: Instant) -> Vec<Action> {
         self.main_status = Some(status);
-        let code = status.code();
-        let code = if self.policy.success_codes.contains(&code) {
-            0
-        } else {
-            code
-        };
-        let fresh = super::later(now, self.policy.stop_timeout);
+        let code = self.reported(status);
+        let fresh = later(now, self.policy.stop_timeout);
         let deadline = match self.phase {
             Phase::Running => fresh,
             Phase::Delaying { deadline, .. } | Phase::Stopping { deadline, .. } => {
@@ -292,6 +276,22 @@ impl State {
             signal: Signal::TERM,
             cause: KillCause::MainExited,
         }]
+    }
+
+    /// The code liftoff reports for the main child's `status`: 0 for a success code, and
+    /// for a death by the stop signal liftoff itself forwarded when the server re-raises
+    /// it after a clean shutdown (`forwarded_stop_is_success`).
+    fn reported(&self, status: Status) -> i32 {
+        let code = status.code();
+        let stopped_by_us =
+            matches!(status, Status::Killed(raw) if self.sent_stop.is_some_and(|s| s.raw() == raw));
+        if self.policy.success_codes.contains(&code)
+            || (stopped_by_us && self.policy.forwarded_stop_is_success)
+        {
+            0
+        } else {
+            code
+        }
     }
 
     /// Nothing left to reap: done once the main child has been reaped.
@@ -354,9 +354,10 @@ impl State {
             .policy
             .table
             .resend_stop_after()
-            .map(|after| (super::later(now, after), signal))
+            .map(|after| (later(now, after), signal))
             .filter(|(at, _)| *at < deadline);
         self.phase = Phase::Stopping { deadline, resend };
+        self.sent_stop = Some(signal);
         self.forward(signal, cause)
     }
 
@@ -364,7 +365,7 @@ impl State {
     fn kill_all(&mut self, code: Option<i32>, now: Instant, cause: KillCause) -> Action {
         self.phase = Phase::Killed {
             code,
-            again: super::later(now, KILL_GRACE),
+            again: later(now, KILL_GRACE),
         };
         Action::KillAll {
             signal: Signal::KILL,

@@ -469,7 +469,7 @@ class Suite:
         expect(result.returncode != 0, "the control (nothing listening) was healthy")
         out = self.engine.podman("inspect", control, "--format", "{{json .State.Health}}").stdout
         expect(
-            f"liftoff health: http://127.0.0.1:{port}/health" in out and "connection refused" in out,
+            f"liftoff: error: http://127.0.0.1:{port}/health" in out and "connection refused" in out,
             f"the health log does not say why: {out}",
         )
 

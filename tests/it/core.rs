@@ -252,7 +252,8 @@ fn exit_codes_follow_the_contract() {
         (&[script.as_str()], 126, "not executable"),
         (&["--config", "missing.toml", "prod"], 78, "missing.toml"),
         (&["prod", "--bogus"], 2, "--bogus"),
-        (&["--signal-map", "QUIT", "prod"], 2, "FROM=TO"),
+        // A value liftoff refuses is 78 wherever it came from, a flag included.
+        (&["--signal-map", "QUIT", "prod"], 78, "FROM=TO"),
     ];
     for (args, code, needle) in cases {
         let out = project.run(args, &[]);
@@ -272,7 +273,7 @@ fn configuration_errors_are_one_clear_line_and_exit_78() {
         (
             "[prod]\napp = \"a:b\"\nworkers = \"lots\"\n",
             &[],
-            "liftoff.toml [prod]: invalid `workers`",
+            "workers `lots` (from liftoff.toml [prod]): expected \"auto\" or a number of workers from 1",
         ),
         (
             "[prod]\napp = \"a:b\"\n",
@@ -300,7 +301,7 @@ fn configuration_errors_are_one_clear_line_and_exit_78() {
         (
             "[prod]\napp = \"a:b\"\nworker_memory = 0\n",
             &[],
-            "worker_memory (from liftoff.toml [prod]) is 0",
+            "worker_memory `0` (from liftoff.toml [prod])",
         ),
         (
             "[prod]\napp = \"a:b\"\nchdir = \"nowhere\"\n",

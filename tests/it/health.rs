@@ -131,7 +131,7 @@ fn a_503_is_unhealthy_with_one_line_of_why() {
     let (out, _) = health(&["--url", &server.url()], &[]);
     assert_eq!(out.status.code(), Some(1));
     let expected = format!(
-        "liftoff health: {} answered 503 Service Unavailable\n",
+        "liftoff: error: {} answered 503 Service Unavailable\n",
         server.url()
     );
     assert_eq!(stderr(&out), expected);
@@ -144,7 +144,7 @@ fn nothing_listening_is_unhealthy() {
     let (out, took) = health(&["--url", &url], &[]);
     assert_eq!(out.status.code(), Some(1));
     let expected = format!(
-        "liftoff health: {url}: failed to connect to 127.0.0.1:{port}: connection refused\n"
+        "liftoff: error: {url}: failed to connect to 127.0.0.1:{port}: connection refused\n"
     );
     assert_eq!(stderr(&out), expected);
     assert!(
@@ -159,7 +159,7 @@ fn a_silent_server_hits_the_timeout() {
     let (out, took) = health(&["--url", &server.url(), "--timeout", "1s"], &[]);
     assert_eq!(out.status.code(), Some(1));
     let expected = format!(
-        "liftoff health: {} did not answer within 1s\n",
+        "liftoff: error: {} did not answer within 1s\n",
         server.url()
     );
     assert_eq!(stderr(&out), expected);
@@ -199,7 +199,7 @@ fn garbage_instead_of_http_is_unhealthy() {
     let (out, _) = health(&["--url", &server.url()], &[]);
     assert_eq!(out.status.code(), Some(1));
     let expected = format!(
-        "liftoff health: {}: not an http response: expected a status line, got \"SSH-2.0-OpenSSH_9.2p1 Debian-2\"\n",
+        "liftoff: error: {}: not an http response: expected a status line, got \"SSH-2.0-OpenSSH_9.2p1 Debian-2\"\n",
         server.url()
     );
     assert_eq!(stderr(&out), expected);

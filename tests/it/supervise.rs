@@ -8,7 +8,6 @@
 
 mod exits;
 mod forwarding;
-mod handoff;
 mod modes;
 mod orphans;
 mod reaping;

@@ -2,7 +2,9 @@
 //! serving, a second one skips what is left of the delay, and the whole delay counts
 //! inside the stop timeout.
 
+use super::tests::{flask_table, gunicorn_table};
 use super::*;
+use crate::signals::SignalTable;
 
 const MAIN: i32 = 100;
 const STOP: Duration = Duration::from_secs(28);
@@ -16,6 +18,7 @@ fn state(table: SignalTable, target: SignalTarget) -> State {
         stop_timeout: STOP,
         success_codes: Vec::new(),
         drain_delay: DRAIN,
+        forwarded_stop_is_success: false,
     };
     State::new(policy, MAIN)
 }
@@ -37,7 +40,7 @@ fn the_first_shutdown_signal_is_held_for_the_delay_then_forwarded() {
     for (table, target, received, forwarded) in [
         (SignalTable::empty(), Group, Signal::TERM, Signal::TERM),
         (SignalTable::empty(), Child, Signal::INT, Signal::INT),
-        (SignalTable::flask(), Group, Signal::QUIT, Signal::TERM),
+        (flask_table(), Group, Signal::QUIT, Signal::TERM),
     ] {
         let t0 = Instant::now();
         let mut s = state(table, target);
@@ -113,7 +116,7 @@ fn a_second_shutdown_signal_skips_the_delay_and_a_third_kills() {
 #[test]
 fn gunicorn_gets_its_resend_counted_from_the_forward() {
     let t0 = Instant::now();
-    let mut s = state(SignalTable::gunicorn(), Child);
+    let mut s = state(gunicorn_table(), Child);
     s.handle(Event::Signal(Signal::TERM), t0);
     s.handle(Event::Timer, at(t0, 5.0));
     assert_eq!(
@@ -137,6 +140,7 @@ fn a_delay_as_long_as_the_stop_timeout_ends_in_sigkill() {
         stop_timeout: Duration::from_secs(3),
         success_codes: Vec::new(),
         drain_delay: Duration::from_secs(3),
+        forwarded_stop_is_success: false,
     };
     let mut s = State::new(policy, MAIN);
     s.handle(Event::Signal(Signal::TERM), t0);
@@ -178,6 +182,7 @@ fn without_a_delay_nothing_is_held_and_nothing_is_remembered_for_other_signals()
         stop_timeout: STOP,
         success_codes: Vec::new(),
         drain_delay: Duration::ZERO,
+        forwarded_stop_is_success: false,
     };
     let mut s = State::new(policy, MAIN);
     s.handle(Event::Signal(Signal::HUP), t0);

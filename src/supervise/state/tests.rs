@@ -2,6 +2,7 @@
 //! and instants.
 
 use super::*;
+use crate::signals::SignalTable;
 
 const MAIN: i32 = 100;
 const ORPHAN: i32 = 200;
@@ -20,6 +21,7 @@ fn state_with_codes(table: SignalTable, target: SignalTarget, success_codes: Vec
         stop_timeout: STOP,
         success_codes,
         drain_delay: Duration::ZERO,
+        forwarded_stop_is_success: false,
     };
     State::new(policy, MAIN)
 }
@@ -40,6 +42,33 @@ fn kill_all(signal: Signal, cause: KillCause) -> Action {
 }
 
 use SignalTarget::{Child, Group};
+
+/// gunicorn's built-in table (plan/servers.rs): USR2 dropped, the stop signal resent
+/// after 2 s.
+pub(super) fn gunicorn_table() -> SignalTable {
+    let mut table = SignalTable::empty();
+    table.set(Signal::USR2, Rewrite::Ignore);
+    table.set_resend_stop_after(Some(Duration::from_secs(2)));
+    table
+}
+
+/// Flask's built-in table (plan/servers.rs): QUIT becomes TERM; HUP, USR1, USR2, TTIN,
+/// TTOU and WINCH are dropped.
+pub(super) fn flask_table() -> SignalTable {
+    let mut table = SignalTable::empty();
+    table.set(Signal::QUIT, Rewrite::Forward(Signal::TERM));
+    for signal in [
+        Signal::HUP,
+        Signal::USR1,
+        Signal::USR2,
+        Signal::TTIN,
+        Signal::TTOU,
+        Signal::WINCH,
+    ] {
+        table.set(signal, Rewrite::Ignore);
+    }
+    table
+}
 
 /// SIGALRM, which has no constant (liftoff itself never names it).
 fn alrm() -> Signal {
@@ -68,23 +97,23 @@ fn signals_are_forwarded_to_the_target_after_the_table() {
             vec![send(Child, Signal::USR2, Cause::Forward)],
         ),
         (
-            SignalTable::gunicorn(),
+            gunicorn_table(),
             Child,
             Signal::HUP,
             vec![send(Child, Signal::HUP, Cause::Forward)],
         ),
         (
-            SignalTable::gunicorn(),
+            gunicorn_table(),
             Child,
             Signal::TTIN,
             vec![send(Child, Signal::TTIN, Cause::Forward)],
         ),
-        (SignalTable::gunicorn(), Child, Signal::USR2, vec![]),
-        (SignalTable::flask(), Group, Signal::HUP, vec![]),
-        (SignalTable::flask(), Group, Signal::USR1, vec![]),
-        (SignalTable::flask(), Group, Signal::WINCH, vec![]),
+        (gunicorn_table(), Child, Signal::USR2, vec![]),
+        (flask_table(), Group, Signal::HUP, vec![]),
+        (flask_table(), Group, Signal::USR1, vec![]),
+        (flask_table(), Group, Signal::WINCH, vec![]),
         (
-            SignalTable::flask(),
+            flask_table(),
             Group,
             alrm(),
             vec![send(Group, alrm(), Cause::Forward)],
@@ -132,7 +161,7 @@ fn first_shutdown_signal_is_forwarded_and_arms_the_stop_timeout() {
 #[test]
 fn rewritten_shutdown_signal_is_what_the_child_gets() {
     let t0 = Instant::now();
-    let mut s = state(SignalTable::flask(), Group);
+    let mut s = state(flask_table(), Group);
     assert_eq!(
         s.handle(Event::Signal(Signal::QUIT), t0),
         [send(Group, Signal::TERM, Cause::Forward)]
@@ -243,7 +272,7 @@ fn stop_deadline_kills_everything() {
 #[test]
 fn gunicorn_gets_the_stop_signal_once_more_in_case_it_lost_it() {
     let t0 = Instant::now();
-    let mut s = state(SignalTable::gunicorn(), Child);
+    let mut s = state(gunicorn_table(), Child);
     s.handle(Event::Signal(Signal::INT), t0);
     assert_eq!(s.deadline(), Some(at(t0, 2.0)), "the resend comes first");
     assert_eq!(
@@ -263,15 +292,16 @@ fn no_resend_when_the_stop_timeout_comes_first_or_the_table_has_none() {
     let t0 = Instant::now();
     let policy = Policy {
         target: Child,
-        table: SignalTable::gunicorn(),
+        table: gunicorn_table(),
         stop_timeout: Duration::from_secs(1),
         success_codes: Vec::new(),
         drain_delay: Duration::ZERO,
+        forwarded_stop_is_success: false,
     };
     let mut s = State::new(policy, MAIN);
     s.handle(Event::Signal(Signal::TERM), t0);
     assert_eq!(s.deadline(), Some(at(t0, 1.0)));
-    let mut s = state(SignalTable::flask(), Group);
+    let mut s = state(flask_table(), Group);
     s.handle(Event::Signal(Signal::TERM), t0);
     assert_eq!(s.deadline(), Some(t0 + STOP));
 }
@@ -325,7 +355,7 @@ fn success_codes_become_zero() {
 #[test]
 fn main_exit_stops_everything_left_then_kills_it_at_the_timeout() {
     let t0 = Instant::now();
-    let mut s = state(SignalTable::gunicorn(), Child);
+    let mut s = state(gunicorn_table(), Child);
     let actions = s.handle(main_exit(Status::Exited(3)), t0);
     assert_eq!(actions, [kill_all(Signal::TERM, KillCause::MainExited)]);
     assert_eq!(s.main_status(), Some(Status::Exited(3)));
@@ -449,7 +479,7 @@ fn orphans_never_replace_the_main_childs_status() {
 
 #[test]
 fn idle_supervision_has_no_deadline() {
-    let mut s = state(SignalTable::gunicorn(), Child);
+    let mut s = state(gunicorn_table(), Child);
     assert_eq!(
         s.deadline(),
         None,
@@ -464,10 +494,11 @@ fn huge_durations_never_overflow_a_deadline() {
     let t0 = Instant::now();
     let policy = |stop_timeout, drain_delay| Policy {
         target: Group,
-        table: SignalTable::gunicorn(),
+        table: gunicorn_table(),
         stop_timeout,
         success_codes: Vec::new(),
         drain_delay,
+        forwarded_stop_is_success: false,
     };
     for (stop, drain) in [
         (Duration::MAX, Duration::ZERO),

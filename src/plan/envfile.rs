@@ -26,21 +26,21 @@ pub struct Entry {
 
 /// Reads and parses `path`; `shown` names the key and its source for messages.
 ///
-/// A missing or unreadable file and malformed lines are configuration errors (78): the
-/// file was named explicitly, so running without it would start a misconfigured server.
+/// A missing, unreadable, oversized or non-regular file and malformed lines are
+/// configuration errors (78): the file was named explicitly, so running without it would
+/// start a misconfigured server. Every malformed line is its own problem.
 pub fn read(path: &Path, shown: &str) -> anyhow::Result<Vec<Entry>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = super::layers::read_small_file(path).map_err(|e| {
         Failure::Config(format!(
             "{shown}: failed to read {}: {e}; fix the path or remove the key",
             path.display()
         ))
     })?;
     parse(&text).map_err(|problems| {
-        let lines: Vec<String> = problems
+        let lines = problems
             .iter()
-            .map(|p| format!("{}:{p}", path.display()))
-            .collect();
-        Failure::Config(format!("{shown}: malformed lines:\n{}", lines.join("\n"))).into()
+            .map(|p| format!("{shown}: malformed line {}:{p}", path.display()));
+        super::problems_failure(lines).into()
     })
 }
 
@@ -48,6 +48,8 @@ pub fn read(path: &Path, shown: &str) -> anyhow::Result<Vec<Entry>> {
 pub fn parse(text: &str) -> Result<Vec<Entry>, Vec<String>> {
     let mut entries = Vec::new();
     let mut problems = Vec::new();
+    // A byte order mark some editors write is not part of the first name.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (index, raw) in text.lines().enumerate() {
         let line = index + 1;
         match parse_line(raw) {
@@ -69,20 +71,22 @@ fn parse_line(raw: &str) -> Result<Option<(String, String)>, String> {
     if line.is_empty() || line.starts_with('#') {
         return Ok(None);
     }
-    let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+    if line.contains('\0') {
+        return Err("the line contains a NUL byte, which no program can receive".into());
+    }
+    let line = match line.strip_prefix("export") {
+        Some(rest) if rest.starts_with([' ', '\t']) => rest.trim_start(),
+        _ => line,
+    };
     let Some((key, rest)) = line.split_once('=') else {
         return Err("expected KEY=VALUE, found no `=`".into());
     };
     let key = key.trim_end();
     if !is_name(key) {
-        // The name is shown only when it looks like one; otherwise it may be a value.
-        return Err(if key.contains(char::is_whitespace) || key.is_empty() {
-            "expected KEY=VALUE with a name of letters, digits and `_` before the `=`".into()
-        } else {
-            format!(
-                "`{key}` is not a variable name (letters, digits and `_`, not starting with a digit)"
-            )
-        });
+        // Never the text: a pasted secret often sits where the name should be.
+        return Err(
+            "expected KEY=VALUE with a name of letters, digits and `_`, not starting with a digit, before the `=`".into(),
+        );
     }
     value(rest.trim_start())
         .map(|v| Some((key.to_string(), v)))
@@ -189,6 +193,21 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_order_mark_and_export_with_a_tab_are_read() {
+        let entries = parse("\u{feff}A=1\nexport\tB=2\nexported=3\n").unwrap();
+        let got: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|e| (e.key.as_str(), e.value.as_str()))
+            .collect();
+        assert_eq!(got, [("A", "1"), ("B", "2"), ("exported", "3")]);
+        let err = parse("A=sk\0secret\n").unwrap_err();
+        assert!(
+            err[0].contains("NUL") && !err[0].contains("secret"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
     fn comments_and_blank_lines_are_skipped_and_lines_are_counted() {
         let text = "# header\n\n   \nA=1\n  # indented comment\r\nB=2\r\n";
         let entries = parse(text).unwrap();
@@ -200,16 +219,18 @@ mod tests {
     }
 
     #[test]
-    fn every_malformed_line_is_reported_without_its_value() {
-        let text = "OK=1\nhunter2\n9LIVES=x\nA B=1\nC=\"open\nD='x' trailing\n=x\n";
+    fn every_malformed_line_is_reported_without_its_text() {
+        let text =
+            "OK=1\nhunter2\n9LIVES=x\nA B=1\nC=\"open\nD='x' trailing\n=x\nsk_live+AbC/dEf9xYz==\n";
         let problems = parse(text).unwrap_err();
         let expected = [
             ("2:", "no `=`"),
-            ("3:", "`9LIVES` is not a variable name"),
+            ("3:", "name of letters"),
             ("4:", "name of letters"),
             ("5:", "`C`: the closing \" is missing"),
             ("6:", "`D`: unexpected text after the closing '"),
             ("7:", "name of letters"),
+            ("8:", "name of letters"),
         ];
         assert_eq!(problems.len(), expected.len(), "{problems:?}");
         for (problem, (line, text)) in problems.iter().zip(expected) {
@@ -219,9 +240,10 @@ mod tests {
             );
         }
         assert!(
-            problems
-                .iter()
-                .all(|p| !p.contains("hunter2") && !p.contains("open")),
+            problems.iter().all(|p| !p.contains("hunter2")
+                && !p.contains("open")
+                && !p.contains("sk_live")
+                && !p.contains("9LIVES")),
             "{problems:?}"
         );
     }

@@ -9,10 +9,8 @@
 //! Resolution is pure over a small [`Database`] trait so its rules are table-tested; the
 //! real database is the C library's (`getpwnam`, `getgrnam`, `getgrouplist`).
 
-use std::io;
-use std::path::PathBuf;
-
-use serde::Serialize;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 
 /// A user or group as written: a name or a number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +22,7 @@ enum Who {
 }
 
 /// The resolved identity the program runs as.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
     /// The user's name, when it has an entry in the user database.
     pub name: Option<String>,
@@ -180,9 +178,14 @@ fn parse_spec(spec: &str) -> Result<(Who, Option<Who>), String> {
                 "`{spec}` has no {what}; write `user`, `user:group`, `uid` or `uid:gid`"
             ));
         }
-        Ok(part
-            .parse::<u32>()
-            .map_or_else(|_| Who::Name(part.to_string()), Who::Id))
+        match part.parse::<u32>() {
+            // (uid_t)-1 tells setuid and setgid "no change": it is not an id.
+            Ok(u32::MAX) => Err(format!(
+                "{part} is not a valid {what} id (the kernel reads it as \"no change\"); give an id below 4294967295"
+            )),
+            Ok(id) => Ok(Who::Id(id)),
+            Err(_) => Ok(Who::Name(part.to_string())),
+        }
     };
     Ok((
         who(user, "user")?,
@@ -201,10 +204,15 @@ pub enum Switch {
 
 /// Decides whether liftoff, running with effective uid `euid`, can become `creds`.
 ///
-/// Only root can switch; anyone else can only already be the user. Failing here, before
-/// anything runs, beats a server that starts as the wrong user or a `setuid` error later.
+/// Only root with CAP_SETUID and CAP_SETGID can switch (a container may drop them);
+/// anyone else can only already be the user. Failing here, before anything runs, beats a
+/// server that starts as the wrong user or a `setuid` error later.
 pub fn switch(creds: &Credentials, euid: u32) -> Result<Switch, String> {
     match euid {
+        0 if !can_switch_ids() => Err(format!(
+            "liftoff runs as root without CAP_SETUID and CAP_SETGID (the container drops them), so it cannot switch to {}; keep those capabilities or remove `user`",
+            creds.describe()
+        )),
         0 => Ok(Switch::Drop),
         uid if uid == creds.uid => Ok(Switch::Already),
         uid => Err(format!(
@@ -214,7 +222,62 @@ pub fn switch(creds: &Credentials, euid: u32) -> Result<Switch, String> {
     }
 }
 
+/// Whether this process may change its user and group ids: CAP_SETUID (7) and
+/// CAP_SETGID (6) in its effective set (`/proc/self/status`). Without `/proc`, it is
+/// assumed so, and a failure shows at start.
+fn can_switch_ids() -> bool {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return true;
+    };
+    let caps = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok());
+    caps.is_none_or(|caps| caps & (1 << 6) != 0 && caps & (1 << 7) != 0)
+}
+
+/// Why `creds` could not use `dir` as its working directory, if so: every directory on
+/// the way needs search permission for the user, and `dir` itself read permission too,
+/// by the mode bits (liftoff checks as root, so `access(2)` would not tell).
+pub fn cannot_enter(dir: &Path, creds: &Credentials) -> Option<String> {
+    if creds.uid == 0 {
+        return None;
+    }
+    let allowed = |path: &Path, need: u32| -> bool {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return true;
+        };
+        let bits = if meta.uid() == creds.uid {
+            meta.mode() >> 6
+        } else if creds.groups.contains(&meta.gid()) || meta.gid() == creds.gid {
+            meta.mode() >> 3
+        } else {
+            meta.mode()
+        };
+        bits & need == need
+    };
+    let blocked = dir
+        .ancestors()
+        .find(|p| !allowed(p, if *p == dir { 0o5 } else { 0o1 }))?;
+    Some(format!(
+        "{} may not {} {}",
+        creds.describe(),
+        if blocked == dir { "read" } else { "enter" },
+        blocked.display()
+    ))
+}
+
 impl Credentials {
+    /// What the child switches to.
+    pub fn identity(&self) -> crate::launch::Identity {
+        crate::launch::Identity {
+            uid: self.uid,
+            gid: self.gid,
+            groups: self.groups.clone(),
+            shown: self.describe(),
+        }
+    }
+
     /// `nobody (uid 65534, gid 65534, groups 65534)`, for messages and the plan.
     pub fn describe(&self) -> String {
         let groups: Vec<String> = self.groups.iter().map(u32::to_string).collect();
@@ -229,35 +292,6 @@ impl Credentials {
             None => ids,
         }
     }
-}
-
-/// Becomes `uid`/`gid` with `groups`: supplementary groups, then the group, then the user.
-///
-/// Async-signal-safe (three syscalls on memory prepared by the caller), so it can run
-/// between fork and exec; also used in exec mode right before `execve`.
-pub fn become_user(uid: u32, gid: u32, groups: &[libc::gid_t]) -> io::Result<()> {
-    // The count is a size_t on Linux and an int on macOS; neither conversion allocates.
-    #[cfg_attr(
-        not(target_vendor = "apple"),
-        expect(
-            clippy::useless_conversion,
-            reason = "a no-op where the count is a size_t"
-        )
-    )]
-    let count = groups
-        .len()
-        .try_into()
-        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    // SAFETY: `groups` is a valid slice for its length; the calls only read it.
-    unsafe {
-        if libc::setgroups(count, groups.as_ptr()) != 0
-            || libc::setgid(gid) != 0
-            || libc::setuid(uid) != 0
-        {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -335,9 +369,45 @@ mod tests {
     }
 
     #[test]
+    fn the_id_that_means_no_change_is_refused() {
+        for spec in ["4294967295", "4294967295:4294967295", "app:4294967295"] {
+            let err = resolve_in(&Fake, spec).unwrap_err();
+            assert!(err.contains("not a valid"), "{spec}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_directory_the_user_may_not_enter_is_named() {
+        let nobody = Credentials {
+            name: Some("nobody".into()),
+            uid: 65534,
+            gid: 65534,
+            groups: vec![65534],
+            home: "/nonexistent".into(),
+        };
+        let dir = std::env::temp_dir().join(format!("liftoff-user-{}", std::process::id()));
+        let inner = dir.join("inner");
+        std::fs::create_dir_all(&inner).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let why = cannot_enter(&inner, &nobody);
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let fine = cannot_enter(&inner, &nobody);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let why = why.expect("a 0700 directory of another user blocks nobody");
+        assert!(
+            why.contains("may not enter") && why.contains("liftoff-user-"),
+            "{why}"
+        );
+        assert_eq!(fine, None);
+    }
+
+    #[test]
     fn only_root_switches_and_others_can_only_already_be_the_user() {
         let app = resolve_in(&Fake, "app").unwrap();
-        assert_eq!(switch(&app, 0), Ok(Switch::Drop));
+        if can_switch_ids() {
+            assert_eq!(switch(&app, 0), Ok(Switch::Drop));
+        }
         assert_eq!(switch(&app, 1000), Ok(Switch::Already));
         let err = switch(&app, 1001).unwrap_err();
         assert!(

@@ -5,7 +5,7 @@
 //! saying how it was reached, for `plan` and the start log. Byte sizes for `worker_memory`
 //! are parsed here too.
 
-use crate::cgroup::Limits;
+use super::cgroup::Limits;
 
 /// The settings that shape `workers = "auto"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,16 +55,18 @@ pub fn auto(limits: &Limits, sizing: &Sizing) -> Workers {
         max_workers: max,
         ..
     } = *sizing;
-    let formula = cpus.saturating_mul(per_core).saturating_add(1);
+    // In 64 bits the product is exact for any u32 inputs, so what is printed is true.
+    let formula = u64::from(cpus) * u64::from(per_core) + 1;
     let cpu_word = if cpus == 1 { "cpu" } else { "cpus" };
     let mut why = format!(
         "auto: {cpus} {cpu_word} ({}) x {per_core} + 1 = {formula}",
         cpu_inputs(limits)
     );
-    let mut count = formula.max(min).min(max).max(1);
-    if count > formula {
+    let mut count =
+        u32::try_from(formula.max(u64::from(min)).min(u64::from(max)).max(1)).unwrap_or(max);
+    if u64::from(count) > formula {
         why += &format!(", raised to {count} by min_workers {min}");
-    } else if count < formula {
+    } else if u64::from(count) < formula {
         why += &format!(", capped to {count} by max_workers {max}");
     } else {
         why += &format!(", within [{min}, {max}]");
@@ -160,7 +162,7 @@ pub fn format_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cgroup::Quota;
+    use crate::plan::cgroup::Quota;
 
     const MIB: u64 = 1 << 20;
 

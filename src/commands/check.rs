@@ -1,0 +1,117 @@
+//! `liftoff check`: every problem the image would meet, in one run, for `RUN liftoff
+//! check` in a Dockerfile: the file's shape, the environment, and each profile the image
+//! can run, resolved as it would start (program and `before` steps on `PATH`, env file
+//! read, user looked up, `wait_for` parsed). Exit 0, or 78 with every problem listed.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+
+use super::load;
+use crate::cli::GlobalArgs;
+use crate::exit::{self, Failure};
+use crate::plan::Target;
+use crate::plan::keys::KeyValues;
+
+/// Checks everything; prints `ok:` lines to stdout, problems and warnings to stderr.
+pub fn run(global: &GlobalArgs, env: Vec<(OsString, OsString)>) -> anyhow::Result<i32> {
+    // Only --config applies: flags would make the check about a command line the image
+    // never runs.
+    let (layers, problems) = load(
+        global.config.as_deref(),
+        env,
+        &KeyValues::default(),
+        &GlobalArgs::default(),
+    )?;
+    let mut report = Report::default();
+    if layers.file.is_none() {
+        report.problem(
+            "no config file: looked for --config, LIFTOFF_CONFIG and ./liftoff.toml".into(),
+            None,
+        );
+    }
+    for problem in &problems {
+        report.problem(problem.message.clone(), None);
+    }
+    for profile in layers.all_profiles() {
+        if problems.iter().any(|p| p.blocks(&profile)) {
+            continue;
+        }
+        let in_file = layers.file_table(&profile).is_some();
+        match crate::plan::resolve(&layers, &Target::Profile(profile.clone()), &[]) {
+            Ok(plan) => {
+                crate::output::out(&format!("ok: {profile}: {}\n", plan.spec.program.display()));
+                for warning in &plan.warnings {
+                    report.warnings.push(format!("[{profile}]: {warning}"));
+                }
+            }
+            // A built-in profile the file never mentions, whose server the image does not
+            // have, is not one the image is meant to run.
+            Err(err)
+                if !in_file
+                    && profile != "prod"
+                    && matches!(
+                        err.downcast_ref::<Failure>(),
+                        Some(Failure::ProgramNotFound { .. })
+                    ) =>
+            {
+                crate::output::out(&format!(
+                    "skipped: {profile}: {} (not in the config file)\n",
+                    exit::lines(&err).join("; ")
+                ));
+            }
+            Err(err) => {
+                for line in exit::lines(&err) {
+                    report.problem(line, Some(&profile));
+                }
+            }
+        }
+    }
+    Ok(report.print())
+}
+
+/// What `check` found: problems (each with the profiles it blocks) and warnings.
+#[derive(Default)]
+struct Report {
+    /// Problem line → the profiles it was found for (none: it is not about one).
+    problems: BTreeMap<String, Vec<String>>,
+    /// The order problems were first found in.
+    order: Vec<String>,
+    /// Warnings, each naming its profile.
+    warnings: Vec<String>,
+}
+
+impl Report {
+    /// Records `line`, found for `profile` (or for no profile); a line found for several
+    /// profiles is listed once, naming them all.
+    fn problem(&mut self, line: String, profile: Option<&str>) {
+        if !self.problems.contains_key(&line) {
+            self.order.push(line.clone());
+        }
+        let profiles = self.problems.entry(line).or_default();
+        profiles.extend(profile.map(String::from));
+    }
+
+    /// Prints the warnings and problems and returns the exit code.
+    fn print(self) -> i32 {
+        for warning in &self.warnings {
+            crate::output::err(&format!("liftoff: warning: {warning}"));
+        }
+        for line in &self.order {
+            let profiles = &self.problems[line];
+            match profiles.as_slice() {
+                [] => crate::output::err(&format!("liftoff: error: {line}")),
+                names => {
+                    crate::output::err(&format!("liftoff: error: [{}]: {line}", names.join(", ")))
+                }
+            }
+        }
+        match self.order.len() {
+            0 => 0,
+            n => {
+                let noun = if n == 1 { "problem" } else { "problems" };
+                crate::output::err(&format!("liftoff: error: {n} {noun} found"));
+                exit::CONFIG
+            }
+        }
+    }
+}

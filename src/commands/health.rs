@@ -1,0 +1,71 @@
+//! `liftoff health`: an HTTP probe for container health checks.
+//!
+//! Slim Python images have no curl or wget, so the image's `HEALTHCHECK` (and Kubernetes
+//! exec probes, ECS container health checks) call liftoff itself: exit 0 when the URL
+//! answers 2xx, otherwise exit 1 with one line on stderr saying why, which the engine keeps
+//! in the container's health log. With a full URL it reads no configuration at all, so a
+//! typo in a ConfigMap cannot fail every probe.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use super::{load, strict};
+use crate::cli::{GlobalArgs, HealthArgs};
+use crate::exit::Failure;
+use crate::plan::values::{Dur, FromValue, Port};
+use crate::probe::url::{self, Scheme};
+use crate::probe::{Down, within};
+
+/// Probes once and returns the exit code: 0 on 2xx, 1 otherwise (after printing why).
+pub fn run(
+    global: &GlobalArgs,
+    env: Vec<(OsString, OsString)>,
+    args: &HealthArgs,
+) -> anyhow::Result<i32> {
+    let timeout = Dur::parse(&args.timeout)
+        .map_err(|e| Failure::Usage(format!("--timeout: {e}")))?
+        .0
+        .max(Duration::from_millis(1));
+    let text = match &args.url {
+        Some(url) if !url.starts_with('/') => url.clone(),
+        path => {
+            let layers = strict(load(global.config.as_deref(), env, &global.keys.0, global)?)?;
+            let (merged, _) = crate::plan::merge(&layers, Some("prod"))?;
+            let port = merged
+                .value("port")
+                .and_then(|v| Port::from_value(v).ok())
+                .map_or(8000, |p| p.0);
+            format!(
+                "http://127.0.0.1:{port}{}",
+                path.as_deref().unwrap_or("/health")
+            )
+        }
+    };
+    let target = url::parse(&text).map_err(|why| Failure::Usage(format!("invalid --url {why}")))?;
+    if target.scheme != Scheme::Http {
+        return Err(Failure::Usage(format!(
+            "invalid --url `{text}`: health probes http:// urls"
+        ))
+        .into());
+    }
+    let probed = within(timeout, move || crate::probe::probe(&target, timeout))
+        .unwrap_or(Err(Down::TimedOut));
+    match probed {
+        Ok(()) => Ok(0),
+        Err(Down::TimedOut) => {
+            let within = humantime::format_duration(timeout);
+            crate::output::err(&format!(
+                "liftoff: error: {text} did not answer within {within}"
+            ));
+            Ok(1)
+        }
+        Err(why @ Down::Http(crate::probe::http::HttpError::Status(_))) => {
+            crate::output::err(&format!("liftoff: error: {text} {why}"));
+            Ok(1)
+        }
+        Err(why) => {
+            crate::output::err(&format!("liftoff: error: {text}: {why}"));
+            Ok(1)
+        }
+    }
+}

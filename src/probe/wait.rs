@@ -1,0 +1,286 @@
+//! `wait_for`: before the server starts, wait until its dependencies answer.
+//!
+//! What wait-for-it and dockerize do, as a setting: each `tcp://host:port` must accept a
+//! connection and each `http://host[:port]/path` must answer 2xx, all within
+//! `wait_timeout`, name lookups included. Each probe runs on a thread of its own, so a
+//! resolver that never answers cannot hold the wait past its deadline; a target that is
+//! down is probed again after a short backoff (100 ms doubling to 1 s). Progress is logged
+//! every few seconds; at the deadline liftoff exits 69 (`EX_UNAVAILABLE`) naming every
+//! target that never came up and why.
+//!
+//! Meanwhile liftoff takes its signals every 50 ms at most: a shutdown signal (after the
+//! profile's rewrite table) ends the wait at once, and any other is dropped, since no
+//! program runs yet to forward it to (left pending, it would kill liftoff when exec mode
+//! restores the mask, or reach the server long after it was sent).
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::url::Url;
+use super::{Down, probe};
+use crate::exit::Failure;
+use crate::log::{debug, info};
+use crate::signals::{Signal, SignalTable, later};
+
+/// The longest one probe of one target may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The first pause before a down target is probed again.
+const FIRST_PAUSE: Duration = Duration::from_millis(100);
+/// The longest pause.
+const MAX_PAUSE: Duration = Duration::from_secs(1);
+/// How often the wait says what it is still waiting for.
+const REPORT_EVERY: Duration = Duration::from_secs(5);
+/// How long the wait goes without looking at its signals.
+const SIGNAL_CHECK: Duration = Duration::from_millis(50);
+
+/// How a wait ended without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything is up.
+    Ready,
+    /// A shutdown signal (this number) arrived first.
+    Signaled(i32),
+}
+
+/// Where one target stands.
+struct Tracked<'a> {
+    /// The target.
+    target: &'a Url,
+    /// Why its last finished probe found it down (`None`: no probe finished yet).
+    why: Option<String>,
+    /// Whether it is up.
+    up: bool,
+    /// Whether a probe of it is running.
+    probing: bool,
+    /// When to probe it again.
+    next: Instant,
+    /// How many probes found it down.
+    failures: u32,
+}
+
+/// The pause after `failures` probes found a target down: 100 ms, 200 ms, 400 ms,
+/// 800 ms, then 1 s.
+pub fn pause(failures: u32) -> Duration {
+    FIRST_PAUSE
+        .saturating_mul(2u32.saturating_pow(failures.saturating_sub(1)))
+        .min(MAX_PAUSE)
+}
+
+/// Waits until every target is up, a shutdown signal arrives, or `timeout` passes (a
+/// [`Failure::Unavailable`] error). `table` says which signals ask liftoff to stop.
+pub fn wait(targets: &[Url], timeout: Duration, table: &SignalTable) -> anyhow::Result<Outcome> {
+    if targets.is_empty() {
+        return Ok(Outcome::Ready);
+    }
+    let start = Instant::now();
+    let deadline = later(start, timeout);
+    let names: Vec<String> = targets.iter().map(ToString::to_string).collect();
+    info!(
+        "waiting up to {} for {}",
+        humantime::format_duration(timeout),
+        names.join(", ")
+    );
+    let mut tracked: Vec<Tracked> = targets
+        .iter()
+        .map(|target| Tracked {
+            target,
+            why: None,
+            up: false,
+            probing: false,
+            next: start,
+            failures: 0,
+        })
+        .collect();
+    let (tx, rx) = mpsc::channel::<(usize, Result<(), Down>)>();
+    let mut next_report = later(start, REPORT_EVERY);
+    loop {
+        let now = Instant::now();
+        for (i, t) in tracked.iter_mut().enumerate() {
+            if !t.up && !t.probing && now >= t.next {
+                t.probing = true;
+                let budget = deadline.saturating_duration_since(now).min(PROBE_TIMEOUT);
+                let (tx, target) = (tx.clone(), t.target.clone());
+                let job = {
+                    let (tx, target) = (tx.clone(), target.clone());
+                    move || drop(tx.send((i, probe(&target, budget))))
+                };
+                let spawned = std::thread::Builder::new()
+                    .name("liftoff-wait".into())
+                    .stack_size(256 * 1024)
+                    .spawn(job);
+                if spawned.is_err() {
+                    // No thread (a process limit): probe here, bounded by the budget
+                    // except for the name lookup.
+                    let _ = tx.send((i, probe(&target, budget)));
+                }
+            }
+        }
+        if let Some(signal) = take_stop(
+            table,
+            SIGNAL_CHECK.min(deadline.saturating_duration_since(now)),
+        )? {
+            return Ok(Outcome::Signaled(signal));
+        }
+        while let Ok((i, result)) = rx.try_recv() {
+            let t = &mut tracked[i];
+            t.probing = false;
+            match result {
+                Ok(()) => {
+                    t.up = true;
+                    info!(
+                        "{} is up after {:.1}s",
+                        t.target,
+                        start.elapsed().as_secs_f64()
+                    );
+                }
+                Err(why) => {
+                    t.failures = t.failures.saturating_add(1);
+                    // A probe cut short by the wait's own deadline says less than a
+                    // finished one before it ("answered 503" beats "timed out").
+                    if !(matches!(why, Down::TimedOut) && t.why.is_some()) {
+                        t.why = Some(why.to_string());
+                    }
+                    t.next = later(Instant::now(), pause(t.failures));
+                }
+            }
+        }
+        if tracked.iter().all(|t| t.up) {
+            return Ok(Outcome::Ready);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(Failure::Unavailable(unavailable(&tracked, timeout)).into());
+        }
+        if now >= next_report {
+            info!(
+                "still waiting after {:.1}s for {}",
+                start.elapsed().as_secs_f64(),
+                down_list(&tracked)
+            );
+            next_report = later(now, REPORT_EVERY);
+        }
+    }
+}
+
+/// The targets still down, each with why: `tcp://db:5432 (connection refused)`.
+fn down_list(tracked: &[Tracked]) -> String {
+    let list: Vec<String> = tracked
+        .iter()
+        .filter(|t| !t.up)
+        .map(|t| {
+            let why = t
+                .why
+                .as_deref()
+                .unwrap_or("no answer yet: name lookup or connection still pending");
+            format!("{} ({why})", t.target)
+        })
+        .collect();
+    list.join(", ")
+}
+
+/// The message for the dependencies that never came up.
+fn unavailable(tracked: &[Tracked], timeout: Duration) -> String {
+    format!(
+        "wait_for: still down after {}: {}; check that they run and are reachable from here, or raise wait_timeout",
+        humantime::format_duration(timeout),
+        down_list(tracked)
+    )
+}
+
+/// Takes the signals that arrive within `timeout` (those already pending first: they are
+/// blocked from the start of `main`) and returns the number of the first that asks
+/// liftoff to stop; any other is dropped.
+fn take_stop(table: &SignalTable, timeout: Duration) -> anyhow::Result<Option<i32>> {
+    let set = crate::signals::forwarded();
+    let end = later(Instant::now(), timeout);
+    loop {
+        let Some(raw) = next_signal(&set, end)? else {
+            return Ok(None);
+        };
+        match Signal::from_raw(raw) {
+            Some(signal) if table.stops(signal) => return Ok(Some(raw)),
+            Some(signal) => debug!(
+                "received a signal while waiting for dependencies: dropped, no program runs yet to forward it to";
+                signal = signal
+            ),
+            None => debug!("received an unknown signal while waiting: dropped"; raw = raw),
+        }
+    }
+}
+
+/// Takes a pending signal of `set`, waiting until `end` for one; `None` if none came.
+#[cfg(target_os = "linux")]
+fn next_signal(set: &nix::sys::signal::SigSet, end: Instant) -> anyhow::Result<Option<i32>> {
+    Ok(crate::signals::take(set, Some(end))?.map(|(raw, _)| raw))
+}
+
+/// macOS has no `sigtimedwait`: sleep through the pause, then take a shutdown signal
+/// that arrived meanwhile (it stays pending, since liftoff blocks it from the start).
+#[cfg(not(target_os = "linux"))]
+fn next_signal(set: &nix::sys::signal::SigSet, end: Instant) -> anyhow::Result<Option<i32>> {
+    use anyhow::Context;
+    std::thread::sleep(end.saturating_duration_since(Instant::now()));
+    let mut pending = std::mem::MaybeUninit::<libc::sigset_t>::zeroed();
+    // SAFETY: `pending` is a writable sigset_t.
+    if unsafe { libc::sigpending(pending.as_mut_ptr()) } != 0 {
+        return Err(nix::errno::Errno::last()).context("failed to read pending signals");
+    }
+    // SAFETY: sigpending filled the set.
+    let pending =
+        unsafe { nix::sys::signal::SigSet::from_sigset_t_unchecked(pending.assume_init()) };
+    if set.iter().any(|signal| pending.contains(signal)) {
+        let signal = set.wait().context("failed to take a pending signal")?;
+        return Ok(Some(signal as i32));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::url::parse;
+
+    #[test]
+    fn pauses_double_up_to_a_second() {
+        let ms: Vec<u128> = (1..8).map(|r| pause(r).as_millis()).collect();
+        assert_eq!(ms, [100, 200, 400, 800, 1000, 1000, 1000]);
+        assert_eq!(pause(u32::MAX), MAX_PAUSE);
+    }
+
+    #[test]
+    fn the_timeout_message_names_every_dependency_and_why() {
+        let db = parse("tcp://db:5432").unwrap();
+        let api = parse("http://api:8000/health").unwrap();
+        let slow = parse("tcp://slow:1").unwrap();
+        let t = |target, why: Option<&str>| Tracked {
+            target,
+            why: why.map(String::from),
+            up: false,
+            probing: false,
+            next: Instant::now(),
+            failures: 1,
+        };
+        let tracked = [
+            t(&db, Some("connection refused")),
+            t(&api, Some("answered 503 Service Unavailable")),
+            t(&slow, None),
+        ];
+        let text = unavailable(&tracked, Duration::from_secs(30));
+        assert!(
+            text.contains("still down after 30s")
+                && text.contains("tcp://db:5432 (connection refused)")
+                && text.contains("http://api:8000/health (answered 503 Service Unavailable)")
+                && text.contains("tcp://slow:1 (no answer yet"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_huge_timeout_is_a_deadline_that_never_comes_not_a_panic() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let target = parse(&format!("tcp://127.0.0.1:{port}")).unwrap();
+        let outcome = wait(&[target], Duration::MAX, &SignalTable::empty()).unwrap();
+        assert_eq!(outcome, Outcome::Ready);
+    }
+}
