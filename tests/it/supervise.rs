@@ -8,6 +8,7 @@
 
 mod exits;
 mod forwarding;
+mod logging;
 mod modes;
 mod orphans;
 mod reaping;
@@ -51,8 +52,16 @@ pub struct Running {
 impl Running {
     /// Starts `cmd` with piped stdout and stderr; `namespaced` says it is `unshare`
     /// around liftoff (so liftoff is its only child).
-    pub fn start(mut cmd: Command, namespaced: bool) -> Running {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    pub fn start(cmd: Command, namespaced: bool) -> Running {
+        Running::start_with_stderr(cmd, namespaced, None)
+    }
+
+    /// Like [`Running::start`], with stderr going to `stderr` instead of a pipe the
+    /// test reads (when given).
+    pub fn start_with_stderr(mut cmd: Command, namespaced: bool, stderr: Option<Stdio>) -> Running {
+        let piped_err = stderr.is_none();
+        cmd.stdout(Stdio::piped())
+            .stderr(stderr.unwrap_or_else(Stdio::piped));
         let mut child = cmd.spawn().expect("failed to start the command under test");
         let (tx, reports) = channel();
         let transcript = Arc::new(Mutex::new(String::new()));
@@ -62,13 +71,16 @@ impl Running {
             tx.clone(),
             transcript.clone(),
         );
-        read_lines(
-            child.stderr.take().unwrap(),
-            Stream::Err,
-            tx,
-            transcript.clone(),
-        );
-        let open = HashSet::from(["out", "err"]);
+        let mut open = HashSet::from(["out"]);
+        if piped_err {
+            read_lines(
+                child.stderr.take().unwrap(),
+                Stream::Err,
+                tx,
+                transcript.clone(),
+            );
+            open.insert("err");
+        }
         Running {
             child,
             reports,
