@@ -39,7 +39,7 @@ pub use env::mask;
 use keys::{KEYS, Settings};
 use layers::{Layers, Merged, Source};
 pub use render::shell_quote;
-use servers::ServerKind;
+use values::ServerKind;
 use values::{Dur, LogFormat, LogLevel, Mode, WorkerCount};
 
 /// What the command asked to run.
@@ -100,7 +100,7 @@ pub fn resolve(layers: &Layers, target: &Target, extra: &[OsString]) -> anyhow::
         Target::Program(_) => None,
     };
     let (merged, server) = merge(layers, profile)?;
-    let (settings, problems) = Settings::read(&merged);
+    let (settings, problems) = merged.settings();
     if !problems.is_empty() {
         return Err(problems_failure(problems.iter().map(|p| p.message.clone())).into());
     }
@@ -226,6 +226,7 @@ impl Resolver<'_> {
         let program = program::resolve(&word, &env, &cwd, self.server)?;
         let stop = self.stop()?;
         warnings.extend(self.budget_warnings(&stop));
+        warnings.extend((self.server.row().warning)(s));
         let before_stop = Stop {
             success_codes: Vec::new(),
             drain_delay: Duration::ZERO,

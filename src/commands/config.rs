@@ -11,7 +11,7 @@ use crate::cli::{ConfigArgs, ConfigFormat, GlobalArgs};
 use crate::exit::Failure;
 use crate::plan::keys::{self, KEYS};
 use crate::plan::layers::{Layers, Merged, Sources, closest, toml_key};
-use crate::plan::servers::ServerKind;
+use crate::plan::values::ServerKind;
 use crate::plan::{Plan, Target};
 
 /// One key that applies to the profile's server: its value and where it came from.

@@ -9,8 +9,7 @@
 //! Defaults that depend on the server (`Default::Server`) are in the server table
 //! (`servers.rs`), one row per server kind.
 
-use super::layers::{Merged, Problem};
-use super::servers::ServerKind;
+use super::values::ServerKind;
 use super::values::{
     Bytes, Codes, Count, Dur, FromValue, List, LogFormat, LogLevel, Mode, Port, SignalRewrite,
     Steps, Table, Text, Var, Words, WorkerCount,
@@ -170,27 +169,36 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     KEYS.iter().map(|k| k.name)
 }
 
-/// Reads one key's merged value into its type; a table key entry by entry.
+/// What [`Settings::read`] reads from: each key's merged value, read into the key's type,
+/// with what is wrong recorded on the side (the layers implement it).
+pub trait Values {
+    /// A whole-value key.
+    fn value<T: FromValue>(&mut self, key: &'static str) -> Option<T>;
+    /// A table key, entry by entry.
+    fn table<E: super::values::FromEntry>(&mut self, key: &'static str) -> Option<Vec<E>>;
+}
+
+/// Reads one key's value into its type: a table key entry by entry.
 pub trait ReadKey: Sized {
     /// What the key's values must look like.
     const EXPECTED: &'static str;
-    /// The key's value, or `None` when unset or bad (the problem is recorded).
-    fn read(merged: &Merged, key: &'static str, problems: &mut Vec<Problem>) -> Option<Self>;
+    /// The key's value, or `None` when unset or bad.
+    fn read(from: &mut impl Values, key: &'static str) -> Option<Self>;
 }
 
 impl<T: FromValue> ReadKey for T {
     const EXPECTED: &'static str = T::EXPECTED;
 
-    fn read(merged: &Merged, key: &'static str, problems: &mut Vec<Problem>) -> Option<T> {
-        merged.read_value(key, problems)
+    fn read(from: &mut impl Values, key: &'static str) -> Option<T> {
+        from.value(key)
     }
 }
 
 impl<E: super::values::FromEntry> ReadKey for Table<E> {
     const EXPECTED: &'static str = E::EXPECTED;
 
-    fn read(merged: &Merged, key: &'static str, problems: &mut Vec<Problem>) -> Option<Table<E>> {
-        merged.read_table(key, problems).map(Table)
+    fn read(from: &mut impl Values, key: &'static str) -> Option<Table<E>> {
+        from.table(key).map(Table)
     }
 }
 
@@ -233,13 +241,11 @@ macro_rules! keys {
         )*];
 
         impl Settings {
-            /// Reads every key of `merged`, recording every problem (not only the first).
-            pub fn read(merged: &Merged) -> (Settings, Vec<Problem>) {
-                let mut problems = Vec::new();
-                let settings = Settings {
-                    $($name: <$ty as ReadKey>::read(merged, stringify!($name), &mut problems),)*
-                };
-                (settings, problems)
+            /// Reads every key, so that every problem is found (not only the first).
+            pub fn read(from: &mut impl Values) -> Settings {
+                Settings {
+                    $($name: <$ty as ReadKey>::read(from, stringify!($name)),)*
+                }
             }
         }
     };

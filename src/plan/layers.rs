@@ -19,7 +19,7 @@ use std::sync::Arc;
 use toml::Value;
 
 use super::keys::{self, From, KEYS};
-use super::values::{FromEntry, FromValue, shown};
+use super::values::{FromEntry, FromValue, parse_scalar, shown};
 use crate::exit::Failure;
 
 /// Profiles every config has, whether or not the file defines them.
@@ -457,6 +457,23 @@ impl Merged {
         Some(out)
     }
 
+    /// Every key read into [`keys::Settings`], and every problem found on the way.
+    pub fn settings(&self) -> (keys::Settings, Vec<Problem>) {
+        /// The merged layers and the problems found so far.
+        struct Reading<'a>(&'a Merged, Vec<Problem>);
+        impl keys::Values for Reading<'_> {
+            fn value<T: FromValue>(&mut self, key: &'static str) -> Option<T> {
+                self.0.read_value(key, &mut self.1)
+            }
+            fn table<E: FromEntry>(&mut self, key: &'static str) -> Option<Vec<E>> {
+                self.0.read_table(key, &mut self.1)
+            }
+        }
+        let mut reading = Reading(self, Vec::new());
+        let settings = keys::Settings::read(&mut reading);
+        (settings, reading.1)
+    }
+
     /// The keys some layer set, with their sources (built-in defaults left out).
     pub fn set_keys(&self) -> impl Iterator<Item = (&'static str, &Source)> {
         self.slots
@@ -488,19 +505,6 @@ pub fn toml_key(key: &str) -> String {
     } else {
         Value::String(key.to_string()).to_string()
     }
-}
-
-/// A value written as a variable is: TOML's reading when the text is one TOML value
-/// (`9000`, `true`, `[0, 143]`, `{ A = "b" }`, `"quoted"`), else the text itself.
-pub fn parse_scalar(text: &str) -> Value {
-    if !text.contains(['\n', '\r'])
-        && let Ok(mut doc) = toml::from_str::<toml::Table>(&format!("v = {text}"))
-        && doc.len() == 1
-        && let Some(value) = doc.remove("v")
-    {
-        return value;
-    }
-    Value::String(text.to_string())
 }
 
 /// Reads a small regular file as UTF-8: refuses what is not a regular file (a FIFO would

@@ -4,7 +4,7 @@
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
-use super::servers::ServerKind;
+use super::values::ServerKind;
 use crate::exit::Failure;
 
 /// Resolves `word` like a shell would, with the program's own `PATH` and working directory.

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::env::mask;
 use super::keys::Settings;
-use super::values::{Dur, Mode};
+use super::values::{Dur, Mode, ServerKind};
 use super::{Plan, servers};
 
 /// Quotes an argv for a shell, for people to read (never executed).
@@ -46,7 +46,7 @@ pub fn summary(plan: &Plan, s: &Settings) -> String {
         )
     };
     match plan.server {
-        servers::ServerKind::Gunicorn => {
+        ServerKind::Gunicorn => {
             let timeout = s
                 .timeout
                 .map_or("30s (gunicorn default)".into(), |d| d.to_string());
@@ -62,7 +62,7 @@ pub fn summary(plan: &Plan, s: &Settings) -> String {
                     .map_or_else(String::new, |d| d.to_string()),
             );
         }
-        servers::ServerKind::Flask => {
+        ServerKind::Flask => {
             let on_off = |b: Option<bool>| if b == Some(true) { "on" } else { "off" };
             let _ = write!(
                 line,
@@ -72,7 +72,7 @@ pub fn summary(plan: &Plan, s: &Settings) -> String {
                 on_off(s.debug)
             );
         }
-        servers::ServerKind::Command => {}
+        ServerKind::Command => {}
     }
     let _ = write!(
         line,

@@ -3,20 +3,8 @@
 //! variant to [`ServerKind`], a row to [`SERVERS`], and an argv builder.
 
 use super::keys::Settings;
-use super::values::{Dur, word_enum};
+use super::values::{Dur, ServerKind};
 use crate::signals::{Rewrite, Signal, SignalTable};
-
-word_enum!(
-    /// What a profile runs.
-    ServerKind {
-        /// gunicorn (the `prod` profile).
-        Gunicorn = "gunicorn",
-        /// The Flask development server (the `dev` profile).
-        Flask = "flask",
-        /// Any argv (`command = [...]`).
-        Command = "command",
-    }
-);
 
 /// One server kind.
 pub struct Server {
@@ -34,6 +22,8 @@ pub struct Server {
     pub argv: fn(&Settings, Option<u32>) -> Result<Vec<String>, String>,
     /// Whether it forks workers whose number liftoff sizes (`workers`).
     pub sized: bool,
+    /// A warning about settings that are dangerous for it, if any.
+    pub warning: fn(&Settings) -> Option<String>,
 }
 
 /// Every server kind.
@@ -58,6 +48,7 @@ pub static SERVERS: &[Server] = &[
         signals: gunicorn_signals,
         argv: gunicorn_argv,
         sized: true,
+        warning: |_| None,
     },
     Server {
         kind: ServerKind::Flask,
@@ -73,6 +64,7 @@ pub static SERVERS: &[Server] = &[
         signals: flask_signals,
         argv: flask_argv,
         sized: false,
+        warning: flask_warning,
     },
     Server {
         kind: ServerKind::Command,
@@ -81,6 +73,7 @@ pub static SERVERS: &[Server] = &[
         signals: SignalTable::empty,
         argv: |_, _| Ok(Vec::new()),
         sized: false,
+        warning: |_| None,
     },
 ];
 
@@ -222,6 +215,17 @@ fn flask_argv(s: &Settings, _workers: Option<u32>) -> Result<Vec<String>, String
     Ok(args)
 }
 
+/// Flask's debugger runs code sent to it: on an address other than loopback, that is
+/// remote code execution for anyone who can reach it.
+fn flask_warning(s: &Settings) -> Option<String> {
+    let host = text(&s.host);
+    (s.debug == Some(true) && !matches!(host, "127.0.0.1" | "localhost" | "::1")).then(|| {
+        format!(
+            "debug mode on {host} exposes Werkzeug's debugger (remote code execution) to the network; bind 127.0.0.1 or turn debug off"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +302,22 @@ mod tests {
     }
 
     #[test]
+    fn flask_debug_off_loopback_is_warned_about() {
+        let on = |host: &str, debug| Settings {
+            host: Some(Text(host.into())),
+            debug: Some(debug),
+            ..Settings::default()
+        };
+        let warning = flask_warning(&on("0.0.0.0", true)).unwrap();
+        assert!(
+            warning.contains("debug mode on 0.0.0.0 exposes Werkzeug's debugger"),
+            "{warning}"
+        );
+        assert_eq!(flask_warning(&on("127.0.0.1", true)), None);
+        assert_eq!(flask_warning(&on("0.0.0.0", false)), None);
+    }
+
+    #[test]
     fn ipv6_hosts_are_bracketed() {
         assert_eq!(bind("::", 80), "[::]:80");
         assert_eq!(bind("[::1]", 80), "[::1]:80");
@@ -317,7 +337,7 @@ mod tests {
                 );
                 let mut merged = crate::plan::layers::Merged::default();
                 merged.add_default(k.name, value);
-                let (_, problems) = Settings::read(&merged);
+                let (_, problems) = merged.settings();
                 assert!(problems.is_empty(), "{kind}: {key} = {value}: {problems:?}");
             }
         }

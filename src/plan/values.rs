@@ -391,7 +391,7 @@ macro_rules! word_enum {
         }
 
         impl $crate::plan::values::FromValue for $name {
-            const EXPECTED: &'static str = concat!("one of: ", $crate::plan::values::join!($($text),+));
+            const EXPECTED: &'static str = concat!("one of: ", join!($($text),+));
 
             fn from_value(value: &toml::Value) -> Result<$name, Option<String>> {
                 let text = value.as_str().map(|s| s.trim().to_ascii_lowercase());
@@ -416,8 +416,6 @@ macro_rules! join {
     ($first:literal $(, $rest:literal)*) => { concat!($first $(, ", ", $rest)*) };
 }
 
-pub(crate) use {join, word_enum};
-
 word_enum!(
     /// How liftoff runs the program.
     Mode {
@@ -427,6 +425,18 @@ word_enum!(
         Exec = "exec",
         /// Stay as the program's parent.
         Supervise = "supervise",
+    }
+);
+
+word_enum!(
+    /// What a profile runs.
+    ServerKind {
+        /// gunicorn (the `prod` profile).
+        Gunicorn = "gunicorn",
+        /// The Flask development server (the `dev` profile).
+        Flask = "flask",
+        /// Any argv (`command = [...]`).
+        Command = "command",
     }
 );
 
@@ -480,6 +490,19 @@ impl LogFormat {
     }
 }
 
+/// A value written as a variable is: TOML's reading when the text is one TOML value
+/// (`9000`, `true`, `[0, 143]`, `{ A = "b" }`, `"quoted"`), else the text itself.
+pub fn parse_scalar(text: &str) -> Value {
+    if !text.contains(['\n', '\r'])
+        && let Ok(mut doc) = toml::from_str::<toml::Table>(&format!("v = {text}"))
+        && doc.len() == 1
+        && let Some(value) = doc.remove("v")
+    {
+        return value;
+    }
+    Value::String(text.to_string())
+}
+
 /// A value as shown in a message: TOML's inline form, cut to a readable length.
 pub fn shown(value: &Value) -> String {
     /// The most characters of a value a message repeats.
@@ -498,7 +521,7 @@ mod tests {
 
     /// A value as a variable gives it: TOML-parsed when it parses, else a string.
     fn v(text: &str) -> Value {
-        crate::plan::layers::parse_scalar(text)
+        parse_scalar(text)
     }
 
     #[test]

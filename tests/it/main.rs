@@ -1,6 +1,7 @@
 //! Integration tests: one test binary driving the real `liftoff` binary against real
 //! processes. Each area of liftoff has its own module.
 
+mod architecture;
 mod core;
 mod entrypoint;
 mod health;

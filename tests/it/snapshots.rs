@@ -113,3 +113,60 @@ fn errors() {
         .collect();
     insta::assert_snapshot!(all.join("\n"));
 }
+
+#[test]
+fn the_docs_list_every_key_with_its_variable_and_flag() {
+    // Each key of `liftoff config --explain --format json` (which reads the key table)
+    // has a row in docs/configuration.md naming its variable and its flag, or "none".
+    let docs =
+        std::fs::read_to_string(crate::support::repo_root().join("docs/configuration.md")).unwrap();
+    let dir = project("[worker]\ncommand = [\"true\"]\n");
+    let mut keys = Vec::new();
+    for profile in ["prod", "dev", "worker"] {
+        let out = liftoff()
+            .current_dir(&dir.0)
+            .args(["config", profile, "--explain", "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        keys.extend(doc["keys"].as_array().unwrap().iter().cloned());
+    }
+    let mut missing = Vec::new();
+    for key in &keys {
+        let name = key["key"].as_str().unwrap();
+        let rows: Vec<&str> = docs
+            .lines()
+            .filter(|l| l.starts_with(&format!("| `{name}` |")))
+            .collect();
+        if rows.is_empty() {
+            missing.push(format!("{name}: no row"));
+        }
+        for row in rows {
+            let cells: Vec<&str> = row.split(" | ").collect();
+            let variable = key["variable"].as_str().unwrap_or("none");
+            let flag = key["flag"].as_str().unwrap_or("none");
+            let var_cell = cells
+                .get(cells.len().saturating_sub(2))
+                .copied()
+                .unwrap_or_default();
+            let flag_cell = cells.last().copied().unwrap_or_default();
+            if !var_cell.contains(variable) {
+                missing.push(format!("{name}: variable {variable} not in {var_cell:?}"));
+            }
+            if !flag_cell.contains(flag) {
+                missing.push(format!("{name}: flag {flag} not in {flag_cell:?}"));
+            }
+        }
+    }
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "docs/configuration.md is out of date:\n{}",
+        missing.join("\n")
+    );
+}

@@ -53,7 +53,7 @@ fn settings(
         Layers::load(file, env(vars)).map_err(|e| vec![e.to_string()])?;
     layers.set_flags(flags);
     let merged = layers.merge(Some(profile));
-    let (settings, read) = Settings::read(&merged);
+    let (settings, read) = merged.settings();
     problems.extend(read);
     if problems.is_empty() {
         Ok(settings)
