@@ -37,7 +37,7 @@ pub fn run(args: Vec<OsString>, inherited: Inherited) -> anyhow::Result<i32> {
         Some(Command::Plan(args)) => plan::run(&global, env, args),
         Some(Command::Config(args)) => config::run(&global, env, &args),
         Some(Command::Health(args)) => health::run(&global, env, &args),
-        command => match request(global, KeyValues::default(), command, env, true)? {
+        command => match request(global, command, env)? {
             Next::Run(request) => start::run(&request, inherited),
             Next::Done(code) => Ok(code),
         },
@@ -96,55 +96,47 @@ fn strict((layers, problems): (Layers, Vec<Problem>)) -> anyhow::Result<Layers> 
     }
 }
 
-/// Turns a parsed command into a request, classifying a bare word as profile or
-/// program; `server` holds the `prod`/`dev` flags given to an outer `plan`.
+/// Turns a parsed command into a request: what to run, and the layers with the command
+/// line's values on top (every problem in them is an error here).
 fn request(
     mut global: GlobalArgs,
-    server: KeyValues,
     command: Option<Command>,
     env: Vec<(OsString, OsString)>,
-    strict_load: bool,
 ) -> anyhow::Result<Next> {
-    let finish =
-        |global: &GlobalArgs, mut keys: KeyValues, target: Target, extra: Vec<OsString>, env| {
-            let mut flags = global.keys.0.clone();
-            keys.overlay(server.clone());
-            flags.overlay(keys);
-            let loaded = load(global.config.as_deref(), env, &flags, global)?;
-            let layers = if strict_load {
-                strict(loaded)?
-            } else {
-                loaded.0
-            };
-            Ok(Next::Run(Request {
-                target,
-                layers,
-                extra,
-            }))
-        };
+    let Some((target, keys, extra)) = target(&mut global, command, &env)? else {
+        return Ok(Next::Done(0));
+    };
+    let mut flags = global.keys.0.clone();
+    flags.overlay(keys);
+    let layers = strict(load(global.config.as_deref(), env, &flags, &global)?)?;
+    if let Target::Profile(name) = &target
+        && !layers.is_profile(name)
+    {
+        return Err(Failure::Config(format!(
+            "profile [{name}] is not in the config file given after it"
+        ))
+        .into());
+    }
+    Ok(Next::Run(Request {
+        target,
+        layers,
+        extra,
+    }))
+}
+
+/// What the command asks to run, the `prod`/`dev` flags, and `-- EXTRA`; a bare word is
+/// a profile of the config file or else a program. `None` when a profile's `--help` was
+/// printed. A profile's own flags are laid over `global`.
+fn target(
+    global: &mut GlobalArgs,
+    command: Option<Command>,
+    env: &[(OsString, OsString)],
+) -> anyhow::Result<Option<(Target, KeyValues, Vec<OsString>)>> {
     let profile = |name: &str| Target::Profile(name.into());
-    match command {
-        None => finish(
-            &global,
-            KeyValues::default(),
-            profile("prod"),
-            Vec::new(),
-            env,
-        ),
-        Some(Command::Prod(args)) => finish(
-            &global,
-            args.server.keys.0,
-            profile("prod"),
-            args.server.extra,
-            env,
-        ),
-        Some(Command::Dev(args)) => finish(
-            &global,
-            args.server.keys.0,
-            profile("dev"),
-            args.server.extra,
-            env,
-        ),
+    Ok(Some(match command {
+        None => (profile("prod"), KeyValues::default(), Vec::new()),
+        Some(Command::Prod(args)) => (profile("prod"), args.server.keys.0, args.server.extra),
+        Some(Command::Dev(args)) => (profile("dev"), args.server.keys.0, args.server.extra),
         Some(Command::Run(args)) => {
             let first = args.argv[0].to_string_lossy();
             if first.starts_with('-') {
@@ -153,50 +145,29 @@ fn request(
                 ))
                 .into());
             }
-            finish(
-                &global,
-                KeyValues::default(),
-                Target::Program(args.argv),
-                Vec::new(),
-                env,
-            )
+            (Target::Program(args.argv), KeyValues::default(), Vec::new())
         }
         Some(Command::Word(words)) => {
-            let name = words[0].to_string_lossy().into_owned();
-            let (layers, _) = Layers::load(global.config.as_deref(), env.clone())?;
-            if !layers.is_profile(&name) || words[0].to_str().is_none() {
-                return finish(
-                    &global,
-                    KeyValues::default(),
-                    Target::Program(words),
-                    Vec::new(),
-                    env,
-                );
-            }
+            let (layers, _) = Layers::load(global.config.as_deref(), env.to_vec())?;
+            let name = match words[0].to_str() {
+                Some(name) if layers.is_profile(name) => name.to_string(),
+                _ => {
+                    return Ok(Some((
+                        Target::Program(words),
+                        KeyValues::default(),
+                        Vec::new(),
+                    )));
+                }
+            };
             let args = match cli::parse_profile_args(&name, &words[1..]) {
                 Ok(args) => args,
-                Err(err) => return clap_outcome(err).map(Next::Done),
+                Err(err) => return clap_outcome(err).map(|_| None),
             };
             global.overlay(args.global);
-            let next = finish(
-                &global,
-                KeyValues::default(),
-                profile(&name),
-                args.extra,
-                env,
-            )?;
-            if let Next::Run(request) = &next
-                && !request.layers.is_profile(&name)
-            {
-                return Err(Failure::Config(format!(
-                    "profile [{name}] is not in the config file given after it"
-                ))
-                .into());
-            }
-            Ok(next)
+            (profile(&name), KeyValues::default(), args.extra)
         }
         Some(other) => unreachable!("{other:?} is handled before"),
-    }
+    }))
 }
 
 /// A clap error as a usage failure, on one line.

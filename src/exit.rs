@@ -78,16 +78,19 @@ pub fn code_for(result: anyhow::Result<i32>) -> i32 {
     match result {
         Ok(code) => code,
         Err(err) => {
-            let code = err
-                .chain()
-                .find_map(|cause| cause.downcast_ref::<Failure>())
-                .map_or(FAILURE, Failure::code);
             for line in lines(&err) {
                 crate::output::err(&format!("liftoff: error: {line}"));
             }
-            code
+            code(&err)
         }
     }
+}
+
+/// The exit code of an error: its [`Failure`] kind's, else liftoff's own failure (1).
+pub fn code(err: &anyhow::Error) -> i32 {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<Failure>())
+        .map_or(FAILURE, Failure::code)
 }
 
 /// The lines of an error: its context chain joined (`outer: inner: root`), then split
@@ -124,10 +127,10 @@ mod tests {
         ];
         for (failure, code) in cases {
             let err = anyhow::Error::new(failure).context("failed to start");
-            assert_eq!(code_for(Err(err)), code);
+            assert_eq!(super::code(&err), code);
         }
         assert_eq!(code_for(Ok(143)), 143);
-        assert_eq!(code_for(Err(anyhow::anyhow!("boom"))), 1);
+        assert_eq!(super::code(&anyhow::anyhow!("boom")), 1);
     }
 
     #[test]

@@ -125,7 +125,7 @@ mod tests {
                 shown.contains("/opt/app/server") && shown.contains(text),
                 "{errno}: {shown}"
             );
-            assert_eq!(exit::code_for(Err(err)), code, "{shown}");
+            assert_eq!(exit::code(&err), code, "{shown}");
         }
         let nobody = Identity {
             uid: 65534,
@@ -143,6 +143,6 @@ mod tests {
             shown.contains("as nobody (uid 65534") && shown.contains("CAP_SETUID"),
             "{shown}"
         );
-        assert_eq!(exit::code_for(Err(err)), exit::CONFIG);
+        assert_eq!(exit::code(&err), exit::CONFIG);
     }
 }

@@ -209,30 +209,14 @@ impl Resolver<'_> {
         if let Some(problem) = &user_problem {
             warnings.push(format!("starting would fail: {problem}"));
         }
-        let mut changes = self.env_below_table(env_file.as_ref(), user.as_ref());
-        changes.extend(
-            s.env
-                .iter()
-                .flat_map(|t| &t.0)
-                .map(|v| (v.name.clone(), v.value.clone())),
-        );
         let workers = self.workers(&cwd)?;
-        if let Some(w) = &workers {
-            changes.insert("WEB_CONCURRENCY".into(), w.count.to_string());
-            changes.insert("PYTHON_CPU_COUNT".into(), w.cpus.to_string());
-        }
+        let changes = self.changes(env_file.as_ref(), user.as_ref(), workers.as_ref());
         let (word, argv) = self.argv(target, workers.as_ref(), extra)?;
         let env = env::merge(&self.layers.env, &changes);
         let program = program::resolve(&word, &env, &cwd, self.server)?;
         let stop = self.stop()?;
         warnings.extend(self.budget_warnings(&stop));
         warnings.extend((self.server.row().warning)(s));
-        let before_stop = Stop {
-            success_codes: Vec::new(),
-            drain_delay: Duration::ZERO,
-            forwarded_stop_is_success: false,
-            ..stop.clone()
-        };
         let spec = Spec {
             program,
             argv,
@@ -241,7 +225,7 @@ impl Resolver<'_> {
             identity,
             stop,
         };
-        let before = self.before(&spec, before_stop)?;
+        let before = self.before(&spec)?;
         let (mode, mode_reason) = self.mode(&spec.stop)?;
         let mut plan = Plan {
             profile: self.profile.map(String::from),
@@ -347,13 +331,14 @@ impl Resolver<'_> {
         Ok((Some(creds), identity, problem))
     }
 
-    /// The variables below the `env` table: the env file's (where the process environment
-    /// does not set them, so `docker run -e` still wins), then the user's `HOME`, `USER`
-    /// and `LOGNAME`.
-    fn env_below_table(
+    /// The variables liftoff adds or changes, lowest first: the env file's (where the
+    /// process environment does not set them, so `docker run -e` still wins), the user's
+    /// `HOME`, `USER` and `LOGNAME`, the `env` table, and the worker count.
+    fn changes(
         &self,
         env_file: Option<&(PathBuf, Vec<envfile::Entry>)>,
         user: Option<&user::Credentials>,
+        workers: Option<&workers::Workers>,
     ) -> BTreeMap<String, String> {
         let mut env = BTreeMap::new();
         for entry in env_file.iter().flat_map(|(_, entries)| entries) {
@@ -366,6 +351,17 @@ impl Resolver<'_> {
             let name = user.name.clone().unwrap_or_else(|| user.uid.to_string());
             env.insert("USER".into(), name.clone());
             env.insert("LOGNAME".into(), name);
+        }
+        env.extend(
+            self.s
+                .env
+                .iter()
+                .flat_map(|t| &t.0)
+                .map(|v| (v.name.clone(), v.value.clone())),
+        );
+        if let Some(w) = workers {
+            env.insert("WEB_CONCURRENCY".into(), w.count.to_string());
+            env.insert("PYTHON_CPU_COUNT".into(), w.cpus.to_string());
         }
         env
     }
@@ -505,8 +501,14 @@ impl Resolver<'_> {
     }
 
     /// `before`, each step's program resolved like the server's, each step a spec like
-    /// the program's.
-    fn before(&self, spec: &Spec, stop: Stop) -> anyhow::Result<Vec<Spec>> {
+    /// the program's but for the drain delay and success codes, which are the server's.
+    fn before(&self, spec: &Spec) -> anyhow::Result<Vec<Spec>> {
+        let stop = Stop {
+            success_codes: Vec::new(),
+            drain_delay: Duration::ZERO,
+            forwarded_stop_is_success: false,
+            ..spec.stop.clone()
+        };
         let steps = self.s.before.clone().unwrap_or_default().0;
         steps
             .into_iter()

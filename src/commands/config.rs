@@ -204,28 +204,34 @@ fn explain_text(
         let pad = width.saturating_sub(left.chars().count());
         out += &format!("{left}{}  # {}\n", " ".repeat(pad), e.source);
     }
-    match plan {
-        Ok(plan) => {
-            if let Some(w) = &plan.workers {
-                out += &format!(
-                    "computed: workers = {} ({}); cpus = {}\n",
-                    w.count, w.why, w.cpus
-                );
-            }
-            out += &format!(
-                "computed: program = {} (resolved on PATH)\n",
-                plan.spec.program.display()
-            );
-            out += &format!("computed: cwd = {}\n", plan.spec.cwd.display());
-            out += &format!("computed: mode = {} ({})\n", plan.mode, plan.mode_reason);
-        }
+    out + &computed(plan)
+}
+
+/// What was computed from the machine (workers, program, directory, mode), or why the
+/// plan could not be made.
+fn computed(plan: Result<&Plan, &anyhow::Error>) -> String {
+    let plan = match plan {
+        Ok(plan) => plan,
         Err(err) => {
-            for line in crate::exit::lines(err) {
-                out += &format!("problem: {line}\n");
-            }
+            return crate::exit::lines(err)
+                .iter()
+                .map(|l| format!("problem: {l}\n"))
+                .collect();
         }
+    };
+    let mut out = String::new();
+    if let Some(w) = &plan.workers {
+        out += &format!(
+            "computed: workers = {} ({}); cpus = {}\n",
+            w.count, w.why, w.cpus
+        );
     }
-    out
+    out += &format!(
+        "computed: program = {} (resolved on PATH)\n",
+        plan.spec.program.display()
+    );
+    out += &format!("computed: cwd = {}\n", plan.spec.cwd.display());
+    out + &format!("computed: mode = {} ({})\n", plan.mode, plan.mode_reason)
 }
 
 /// A TOML value on one line.

@@ -6,7 +6,6 @@ use std::ffi::OsString;
 use super::{Next, request, resolve, usage};
 use crate::cli::{self, Command, GlobalArgs, PlanArgs, PlanFormat};
 use crate::exit::Failure;
-use crate::plan::keys::KeyValues;
 use crate::plan::layers::{BUILTIN_PROFILES, Layers};
 
 /// Prints the plan of `args.command` (default: prod).
@@ -33,7 +32,7 @@ pub fn run(
     }
     let mut outer = global.clone();
     outer.overlay(inner.globals());
-    let request = match request(outer, KeyValues::default(), inner.command, env, true)? {
+    let request = match request(outer, inner.command, env)? {
         Next::Run(request) => request,
         Next::Done(code) => return Ok(code),
     };

@@ -97,52 +97,19 @@ pub fn wait(targets: &[Url], timeout: Duration, table: &SignalTable) -> anyhow::
         let now = Instant::now();
         for (i, t) in tracked.iter_mut().enumerate() {
             if !t.up && !t.probing && now >= t.next {
-                t.probing = true;
-                let budget = deadline.saturating_duration_since(now).min(PROBE_TIMEOUT);
-                let (tx, target) = (tx.clone(), t.target.clone());
-                let job = {
-                    let (tx, target) = (tx.clone(), target.clone());
-                    move || drop(tx.send((i, probe(&target, budget))))
-                };
-                let spawned = std::thread::Builder::new()
-                    .name("liftoff-wait".into())
-                    .stack_size(256 * 1024)
-                    .spawn(job);
-                if spawned.is_err() {
-                    // No thread (a process limit): probe here, bounded by the budget
-                    // except for the name lookup.
-                    let _ = tx.send((i, probe(&target, budget)));
-                }
+                t.probe(
+                    i,
+                    &tx,
+                    deadline.saturating_duration_since(now).min(PROBE_TIMEOUT),
+                );
             }
         }
-        if let Some(signal) = take_stop(
-            table,
-            SIGNAL_CHECK.min(deadline.saturating_duration_since(now)),
-        )? {
+        let signal_check = SIGNAL_CHECK.min(deadline.saturating_duration_since(now));
+        if let Some(signal) = take_stop(table, signal_check)? {
             return Ok(Outcome::Signaled(signal));
         }
         while let Ok((i, result)) = rx.try_recv() {
-            let t = &mut tracked[i];
-            t.probing = false;
-            match result {
-                Ok(()) => {
-                    t.up = true;
-                    info!(
-                        "{} is up after {:.1}s",
-                        t.target,
-                        start.elapsed().as_secs_f64()
-                    );
-                }
-                Err(why) => {
-                    t.failures = t.failures.saturating_add(1);
-                    // A probe cut short by the wait's own deadline says less than a
-                    // finished one before it ("answered 503" beats "timed out").
-                    if !(matches!(why, Down::TimedOut) && t.why.is_some()) {
-                        t.why = Some(why.to_string());
-                    }
-                    t.next = later(Instant::now(), pause(t.failures));
-                }
-            }
+            tracked[i].record(result, start);
         }
         if tracked.iter().all(|t| t.up) {
             return Ok(Outcome::Ready);
@@ -152,12 +119,57 @@ pub fn wait(targets: &[Url], timeout: Duration, table: &SignalTable) -> anyhow::
             return Err(Failure::Unavailable(unavailable(&tracked, timeout)).into());
         }
         if now >= next_report {
+            let waited = start.elapsed().as_secs_f64();
             info!(
-                "still waiting after {:.1}s for {}",
-                start.elapsed().as_secs_f64(),
+                "still waiting after {waited:.1}s for {}",
                 down_list(&tracked)
             );
             next_report = later(now, REPORT_EVERY);
+        }
+    }
+}
+
+impl Tracked<'_> {
+    /// Probes the target on a thread of its own, within `budget`; the result arrives on
+    /// `tx` tagged with `i`.
+    fn probe(&mut self, i: usize, tx: &mpsc::Sender<(usize, Result<(), Down>)>, budget: Duration) {
+        self.probing = true;
+        let job = {
+            let (tx, target) = (tx.clone(), self.target.clone());
+            move || drop(tx.send((i, probe(&target, budget))))
+        };
+        let spawned = std::thread::Builder::new()
+            .name("liftoff-wait".into())
+            .stack_size(256 * 1024)
+            .spawn(job);
+        if spawned.is_err() {
+            // No thread (a process limit): probe here, bounded by the budget except for
+            // the name lookup.
+            let _ = tx.send((i, probe(self.target, budget)));
+        }
+    }
+
+    /// Takes in a finished probe's result.
+    fn record(&mut self, result: Result<(), Down>, start: Instant) {
+        self.probing = false;
+        match result {
+            Ok(()) => {
+                self.up = true;
+                info!(
+                    "{} is up after {:.1}s",
+                    self.target,
+                    start.elapsed().as_secs_f64()
+                );
+            }
+            Err(why) => {
+                self.failures = self.failures.saturating_add(1);
+                // A probe cut short by the wait's own deadline says less than a finished
+                // one before it ("answered 503" beats "timed out").
+                if !(matches!(why, Down::TimedOut) && self.why.is_some()) {
+                    self.why = Some(why.to_string());
+                }
+                self.next = later(Instant::now(), pause(self.failures));
+            }
         }
     }
 }

@@ -209,7 +209,7 @@ fn files_that_are_not_small_regular_files_are_refused_without_reading_them() {
             .to_string();
         assert!(err.contains(why), "{path}: {err}");
     }
-    let big = Dir::new(&format!("# {}\n", "x".repeat(MAX_FILE as usize)));
+    let big = Dir::new(&format!("# {}\n", "x".repeat(file::MAX_FILE as usize)));
     let err = Layers::load(Some(&big.file()), vec![])
         .unwrap_err()
         .to_string();
