@@ -594,3 +594,55 @@ fn version_names_the_target_and_the_linkage() {
     );
     assert_eq!((out.status.code(), text), (Some(0), want));
 }
+
+#[test]
+fn plans_own_flags_are_accepted_after_the_command_words() {
+    let project = Project::new(&app_config());
+    for args in [
+        &["plan", "prod", "--format", "json"][..],
+        &["plan", "prod", "--format=json", "--port", "9001"],
+        &["plan", "--format", "json", "prod"],
+    ] {
+        let out = project.run(args, &[]);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let plan: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        assert_eq!(plan["profile"], "prod", "{args:?}");
+    }
+    // After a program word every word is the program's.
+    let out = project.run(&["plan", "sh", "-c", "x", "--format", "json"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("argv:          sh -c x --format json"));
+}
+
+#[test]
+fn an_exec_plan_marks_the_stop_settings_as_not_applying() {
+    let project = Project::new(&app_config());
+    let out = project.run(&["plan", "prod", "--mode", "exec"], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !text.contains("stop timeout:") && !text.contains("signal target:"),
+        "{text}"
+    );
+    let out = project.run(&["plan", "prod", "--mode", "exec", "--before", "true"], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("stop timeout:  28s (before steps only: exec mode)"),
+        "{text}"
+    );
+    let out = project.run(&["plan", "prod", "--mode", "supervise"], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("stop timeout:  28s\n"), "{text}");
+}
+
+#[test]
+fn a_profile_help_is_help_and_plan_help_is_a_usage_error() {
+    let project = Project::new(&app_config());
+    let out = project.run(&["worker", "--help"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: liftoff worker"));
+    let out = project.run(&["plan", "help"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("plan takes a command that runs something"));
+}
