@@ -284,6 +284,10 @@ pub struct PlanArgs {
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
 
+    /// Show environment values and other secrets as they are (do not paste the output)
+    #[arg(long)]
+    pub show_env: bool,
+
     /// The command to plan, as it would be given to liftoff (default: prod)
     #[arg(
         trailing_var_arg = true,
@@ -320,6 +324,10 @@ pub struct ConfigArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = ConfigFormat::Toml)]
     pub format: ConfigFormat,
+
+    /// Show environment values and other secrets as they are (do not paste the output)
+    #[arg(long)]
+    pub show_env: bool,
 }
 
 /// Probe the server over HTTP: exit 0 on a 2xx answer, 1 otherwise

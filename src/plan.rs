@@ -35,7 +35,7 @@ use crate::exit::Failure;
 use crate::launch::{Spec, Stop};
 use crate::probe::url::Url;
 use crate::signals::SignalTable;
-pub use env::mask;
+pub use env::{mask, mask_words};
 use keys::{KEYS, Settings};
 use layers::{Layers, Merged, Source};
 pub use render::shell_quote;

@@ -44,7 +44,7 @@ pub fn run(
     }
     let (merged, server) = crate::plan::merge(&layers, Some(&profile))?;
     let resolved = crate::plan::resolve(&layers, &Target::Profile(profile.clone()), &[]);
-    let entries = entries(&merged, server, resolved.as_ref().ok());
+    let entries = entries(&merged, server, resolved.as_ref().ok(), args.show_env);
     let text = match (args.explain, args.format) {
         (false, ConfigFormat::Toml) => to_toml(&profile, &entries),
         (false, ConfigFormat::Json) => {
@@ -79,8 +79,9 @@ pub fn run(
     Ok(0)
 }
 
-/// Every key that applies to `server`: its value and source, env values masked.
-fn entries(merged: &Merged, server: ServerKind, plan: Option<&Plan>) -> Vec<Entry> {
+/// Every key that applies to `server`: its value and source, secrets masked unless
+/// `reveal` (the `env` table's values, and those in argv-like keys).
+fn entries(merged: &Merged, server: ServerKind, plan: Option<&Plan>, reveal: bool) -> Vec<Entry> {
     KEYS.iter()
         .filter(|k| k.applies_to(server))
         .map(|key| {
@@ -93,20 +94,7 @@ fn entries(merged: &Merged, server: ServerKind, plan: Option<&Plan>) -> Vec<Entr
                     _ => (None, "unset: the server's own default applies".to_string()),
                 },
             };
-            let value = match (key.name, value) {
-                ("env", Some(Value::Table(table))) => Some(Value::Table(
-                    table
-                        .into_iter()
-                        .map(|(k, v)| {
-                            let shown = v.as_str().map_or(v.clone(), |text| {
-                                Value::String(crate::plan::mask(&k, text))
-                            });
-                            (k, shown)
-                        })
-                        .collect(),
-                )),
-                (_, value) => value,
-            };
+            let value = value.map(|v| masked(key.name, v, reveal));
             Entry {
                 key: key.name,
                 value,
@@ -114,6 +102,46 @@ fn entries(merged: &Merged, server: ServerKind, plan: Option<&Plan>) -> Vec<Entr
             }
         })
         .collect()
+}
+
+/// A key's value as `config` shows it: the `env` table's values and the secrets in
+/// argv-like keys masked unless `reveal`.
+fn masked(key: &str, value: Value, reveal: bool) -> Value {
+    let words = |v: &Value| -> Option<Vec<String>> {
+        v.as_array()?
+            .iter()
+            .map(|w| w.as_str().map(String::from))
+            .collect()
+    };
+    match (key, value) {
+        ("env", Value::Table(table)) => Value::Table(
+            table
+                .into_iter()
+                .map(|(k, v)| {
+                    let shown = v.as_str().map_or(v.clone(), |t| {
+                        Value::String(crate::plan::mask(&k, t, reveal))
+                    });
+                    (k, shown)
+                })
+                .collect(),
+        ),
+        ("command" | "extra_args" | "wait_for", value) => match words(&value) {
+            Some(w) => Value::Array(
+                crate::plan::mask_words(&w, reveal)
+                    .into_iter()
+                    .map(Value::String)
+                    .collect(),
+            ),
+            None => value,
+        },
+        ("before", Value::Array(steps)) => Value::Array(
+            steps
+                .into_iter()
+                .map(|step| masked("command", step, reveal))
+                .collect(),
+        ),
+        (_, value) => value,
+    }
 }
 
 /// The signal table in effect and where it came from: the server's built-in table, with
@@ -277,7 +305,7 @@ mod tests {
             source: crate::plan::layers::Source::Flag("--stop-timeout".into()),
         }]);
         let (merged, server) = crate::plan::merge(&layers, Some("prod")).unwrap();
-        let entries = entries(&merged, server, None);
+        let entries = entries(&merged, server, None, true);
         std::fs::remove_dir_all(&dir).unwrap();
         let source = |key: &str| {
             let entry = entries.iter().find(|e| e.key == key).unwrap();

@@ -14,7 +14,8 @@ pub fn run(
     env: Vec<(OsString, OsString)>,
     args: PlanArgs,
 ) -> anyhow::Result<i32> {
-    let (words, format) = own_format(global, &env, args.command, args.format)?;
+    let (words, format, reveal) =
+        own_flags(global, &env, args.command, args.format, args.show_env)?;
     let inner = cli::parse(std::iter::once(OsString::from("liftoff")).chain(words))
         .map_err(|e| usage(&e))?;
     let runs_nothing = match &inner.command {
@@ -38,21 +39,22 @@ pub fn run(
     };
     let plan = resolve(&request)?;
     match format {
-        PlanFormat::Text => crate::output::out(&plan.to_text()),
-        PlanFormat::Json => crate::output::out(&format!("{}\n", plan.to_json())),
+        PlanFormat::Text => crate::output::out(&plan.to_text(reveal)),
+        PlanFormat::Json => crate::output::out(&format!("{}\n", plan.to_json(reveal))),
     }
     Ok(0)
 }
 
-/// Takes plan's own `--format` out of the command words, where the usage line shows it
-/// (`liftoff plan prod --format json`): after `prod`, `dev` or a profile, before `--`.
-/// After a program word every word is the program's.
-fn own_format(
+/// Takes plan's own `--format` and `--show-env` out of the command words, where the
+/// usage line shows them (`liftoff plan prod --format json`): after `prod`, `dev` or a
+/// profile, before `--`. After a program word every word is the program's.
+fn own_flags(
     global: &GlobalArgs,
     env: &[(OsString, OsString)],
     words: Vec<OsString>,
     mut format: PlanFormat,
-) -> anyhow::Result<(Vec<OsString>, PlanFormat)> {
+    mut reveal: bool,
+) -> anyhow::Result<(Vec<OsString>, PlanFormat, bool)> {
     let first = words
         .first()
         .and_then(|w| w.to_str())
@@ -64,12 +66,16 @@ fn own_format(
             layers.is_profile(&first)
         });
     if !profile {
-        return Ok((words, format));
+        return Ok((words, format, reveal));
     }
     let mut kept = Vec::new();
     let mut rest = words.into_iter();
     while let Some(word) = rest.next() {
         let text = word.to_str().unwrap_or_default();
+        if text == "--show-env" {
+            reveal = true;
+            continue;
+        }
         let value = match text.strip_prefix("--format") {
             Some("") => rest.next(),
             Some(v) if v.starts_with('=') => Some(OsString::from(&v[1..])),
@@ -96,5 +102,5 @@ fn own_format(
             }
         };
     }
-    Ok((kept, format))
+    Ok((kept, format, reveal))
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::env::mask;
+use super::env::{mask, mask_words};
 use super::keys::Settings;
 use super::values::{Dur, Mode, ServerKind};
 use super::{Plan, servers};
@@ -91,9 +91,11 @@ pub fn summary(plan: &Plan, s: &Settings) -> String {
 }
 
 impl Plan {
-    /// The variables liftoff adds or changes, values masked.
-    fn shown_env(&self) -> impl Iterator<Item = (&str, String)> {
-        self.changes.iter().map(|(k, v)| (k.as_str(), mask(k, v)))
+    /// The variables liftoff adds or changes, values masked unless `reveal`.
+    fn shown_env(&self, reveal: bool) -> impl Iterator<Item = (&str, String)> {
+        self.changes
+            .iter()
+            .map(move |(k, v)| (k.as_str(), mask(k, v, reveal)))
     }
 
     /// Whether the signal handling rows apply: only something supervised (the program in
@@ -102,8 +104,8 @@ impl Plan {
         self.mode == Mode::Supervise || !self.before.is_empty()
     }
 
-    /// The plan as aligned text for people.
-    pub fn to_text(&self) -> String {
+    /// The plan as aligned text for people; secrets masked unless `reveal` (`--show-env`).
+    pub fn to_text(&self, reveal: bool) -> String {
         let mut rows: Vec<(&str, String)> = vec![
             (
                 "profile",
@@ -113,11 +115,11 @@ impl Plan {
             ),
             ("mode", format!("{} ({})", self.mode, self.mode_reason)),
             ("program", self.spec.program.display().to_string()),
-            ("argv", shell_quote(&self.spec.argv)),
+            ("argv", shown_argv(&self.spec.argv, reveal)),
             ("cwd", self.spec.cwd.display().to_string()),
         ];
         let env: Vec<String> = self
-            .shown_env()
+            .shown_env(reveal)
             .map(|(k, v)| format!("{k}={}", shell_words::quote(&v)))
             .collect();
         rows.push((
@@ -131,7 +133,7 @@ impl Plan {
         if self.supervises() {
             self.stop_rows(&mut rows);
         }
-        self.entrypoint_rows(&mut rows);
+        self.entrypoint_rows(&mut rows, reveal);
         if let Some(w) = &self.workers {
             rows.push(("workers", format!("{} ({})", w.count, w.why)));
         }
@@ -174,7 +176,7 @@ impl Plan {
     }
 
     /// The rows of the entrypoint settings that are set.
-    fn entrypoint_rows(&self, rows: &mut Vec<(&str, String)>) {
+    fn entrypoint_rows(&self, rows: &mut Vec<(&str, String)>, reveal: bool) {
         if !self.spec.stop.drain_delay.is_zero() {
             rows.push(("drain delay", Dur(self.spec.stop.drain_delay).to_string()));
         }
@@ -188,32 +190,32 @@ impl Plan {
             ));
         }
         if !self.wait_for.is_empty() {
-            let targets: Vec<String> = self.wait_for.iter().map(|u| mask_url(&u.text)).collect();
+            let targets: Vec<String> = self
+                .wait_for
+                .iter()
+                .map(|u| shown_word(&u.text, reveal))
+                .collect();
             rows.push((
                 "wait for",
                 format!("{} (up to {})", targets.join(", "), Dur(self.wait_timeout)),
             ));
         }
         for step in &self.before {
-            rows.push(("before", shell_quote(&step.argv)));
+            rows.push(("before", shown_argv(&step.argv, reveal)));
         }
     }
 
-    /// The plan as one JSON object.
-    pub fn to_json(&self) -> String {
+    /// The plan as one JSON object; secrets masked unless `reveal` (`--show-env`).
+    pub fn to_json(&self, reveal: bool) -> String {
         let stop = &self.spec.stop;
-        let lossy = |argv: &[OsString]| -> Vec<String> {
-            argv.iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect()
-        };
+        let lossy = |argv: &[OsString]| -> Vec<String> { mask_words(&lossy_words(argv), reveal) };
         let signals: serde_json::Map<String, Value> = stop
             .table
             .iter()
             .map(|(from, to)| (from.to_string(), to.to_string().into()))
             .collect();
         let env: serde_json::Map<String, Value> = self
-            .shown_env()
+            .shown_env(reveal)
             .map(|(k, v)| (k.to_string(), v.into()))
             .collect();
         let doc = json!({
@@ -230,7 +232,7 @@ impl Plan {
             "stop_timeout_ms": millis(stop.stop_timeout),
             "success_codes": stop.success_codes,
             "drain_delay_ms": millis(stop.drain_delay),
-            "wait_for": self.wait_for.iter().map(|u| mask_url(&u.text)).collect::<Vec<_>>(),
+            "wait_for": self.wait_for.iter().map(|u| shown_word(&u.text, reveal)).collect::<Vec<_>>(),
             "wait_timeout_ms": millis(self.wait_timeout),
             "before": self.before.iter().map(|b| json!({
                 "program": b.program.display().to_string(),
@@ -253,7 +255,19 @@ impl Plan {
     }
 }
 
-/// A URL with the query string masked, for showing `wait_for` targets.
-fn mask_url(text: &str) -> String {
-    mask("WAIT_FOR", text)
+/// An argv's words as strings (lossy: for showing only).
+fn lossy_words(argv: &[OsString]) -> Vec<String> {
+    argv.iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// An argv as people read it, quoted for a shell, secrets masked unless `reveal`.
+fn shown_argv(argv: &[OsString], reveal: bool) -> String {
+    shell_words::join(mask_words(&lossy_words(argv), reveal))
+}
+
+/// One word (a `wait_for` target) with its secrets masked unless `reveal`.
+fn shown_word(word: &str, reveal: bool) -> String {
+    mask_words(&[word.to_string()], reveal).remove(0)
 }

@@ -44,37 +44,6 @@ fn drain_warnings_fire_when_the_delay_eats_the_stop_budget() {
 }
 
 #[test]
-fn urls_with_passwords_are_masked() {
-    assert_eq!(
-        mask("DATABASE_URL", "postgres://app:s3cret@db:5432/x"),
-        "postgres://app:***@db:5432/x"
-    );
-    assert_eq!(mask("REDIS_URL", "redis://db:6379/0"), "redis://db:6379/0");
-    assert_eq!(
-        mask("NEXT", "https://example.org/a@b"),
-        "https://example.org/a@b"
-    );
-    assert_eq!(mask("PLAIN", "just text"), "just text");
-}
-
-#[test]
-fn secret_looking_names_are_masked() {
-    for name in [
-        "DB_PASSWORD",
-        "api_token",
-        "SECRET_KEY",
-        "AWS_SECRET_ACCESS_KEY",
-        "GCP_CREDENTIALS",
-        "DB_PASS",
-        "SENTRY_DSN",
-        "OAUTH_CLIENT",
-    ] {
-        assert_eq!(mask(name, "hunter2"), "***", "{name}");
-    }
-    assert_eq!(mask("WEB_CONCURRENCY", "5"), "5");
-}
-
-#[test]
 fn env_changes_replace_and_add() {
     let base = vec![
         (OsString::from("A"), OsString::from("1")),
