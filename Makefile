@@ -1,14 +1,17 @@
-# liftoff: build, run the example app, test.
+# liftoff: build, run the example app, test, package.
 #
-# `make run`  creates .venv with the example app's pinned requirements, builds liftoff,
-#             and serves docker/app with `liftoff dev` on 127.0.0.1:8080.
-# `make test` runs everything CI runs.
+# `make run`   creates .venv with the example app's pinned requirements, builds liftoff,
+#              and serves docker/app with `liftoff dev` on 127.0.0.1:8080.
+# `make test`  runs everything CI runs.
+# `make dist`  builds into dist/ the static (musl) wheels for x86_64 and aarch64, each
+#              tagged for glibc and musl Pythons, and the sdist.
 
 VENV := .venv
 PY_REQS := docker/app/requirements.txt
 CARGO ?= cargo
+PYTHON ?= python3
 
-.PHONY: run test venv unit fmt clippy check-mac
+.PHONY: run test venv unit fmt clippy check-mac tools
 
 run: venv
 	$(CARGO) build
@@ -17,8 +20,21 @@ run: venv
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: $(PY_REQS)
-	python3 -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $(PY_REQS)
+	touch $@
+
+# The build and check tools (maturin, twine, kubernetes-validate, botocore), pinned in
+# requirements-tools.txt, in a venv of their own; made again when the pins change.
+TOOLS := .cache/tools
+TOOLS_STAMP := $(TOOLS)/.installed
+
+tools: $(TOOLS_STAMP)
+
+$(TOOLS_STAMP): requirements-tools.txt
+	rm -rf $(TOOLS)
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check -r requirements-tools.txt
 	touch $@
 
 fmt:
@@ -59,3 +75,24 @@ static:
 
 bench:
 	bench/bench.sh
+
+# Wheels with the static build inside, one per architecture, each tagged manylinux2014
+# (glibc 2.17+, python:3.x-slim) and musllinux_1_2 (Alpine): a static binary needs nothing
+# from either C library. aarch64 is cross-compiled here and linked with rust-lld, which
+# rustup ships (the musl targets bring their own C runtime, so no C cross-compiler).
+DIST_TARGETS := x86_64-unknown-linux-musl aarch64-unknown-linux-musl
+MATURIN := $(TOOLS)/bin/maturin
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER = rust-lld
+
+.PHONY: dist
+
+dist: tools
+	for target in $(DIST_TARGETS); do \
+	    rustup target list --installed | grep -qx $$target || rustup target add $$target || exit 1; \
+	done
+	rm -f dist/liftoff-*
+	$(MATURIN) sdist --out dist
+	for target in $(DIST_TARGETS); do \
+	    $(MATURIN) build --release --locked --target $$target \
+	        --compatibility manylinux2014 musllinux_1_2 --out dist || exit 1; \
+	done
