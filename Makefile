@@ -51,7 +51,7 @@ check-mac:
 unit: venv
 	$(CARGO) test --locked
 
-test: fmt clippy check-mac unit container-test
+test: fmt clippy check-mac unit wheel-test container-test
 
 # End-to-end tests in a real container engine: builds docker/Dockerfile with podman from an
 # offline base image and checks the container (tests/container/run.py says what). Needs
@@ -84,7 +84,7 @@ DIST_TARGETS := x86_64-unknown-linux-musl aarch64-unknown-linux-musl
 MATURIN := $(TOOLS)/bin/maturin
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER = rust-lld
 
-.PHONY: dist
+.PHONY: dist wheel-test
 
 dist: tools
 	for target in $(DIST_TARGETS); do \
@@ -96,3 +96,8 @@ dist: tools
 	    $(MATURIN) build --release --locked --target $$target \
 	        --compatibility manylinux2014 musllinux_1_2 --out dist || exit 1; \
 	done
+
+# The wheels as users get them: pip installs, the binary serves the example app, and the
+# aarch64 one runs under qemu as PID 1 (tests/wheel/run.py says what). Needs root.
+wheel-test: dist
+	$(PYTHON) tests/wheel/run.py
