@@ -54,24 +54,36 @@ unit: venv
 test: fmt clippy check-mac unit wheel-test container-test
 
 # End-to-end tests in a real container engine: builds docker/Dockerfile with podman from an
-# offline base image and checks the container (tests/container/run.py says what). Needs
-# root and podman, runc, mmdebstrap, podman-compose (.ci/run installs them).
+# offline base image, installing liftoff from the x86_64 wheel in dist/ (no Rust in the
+# image), builds the image that holds only the static binary, and checks the containers
+# (tests/container/run.py says what). Needs root and podman, runc, mmdebstrap,
+# podman-compose (.ci/run installs them).
 .PHONY: container-test
-container-test:
-	$(CARGO) build --locked
-	python3 tests/container/run.py
+container-test: dist
+	$(PYTHON) tests/container/run.py
 
 # `make static`: a fully static liftoff (musl) that one `COPY` puts into any image
 # (Debian, Alpine, distroless): target/x86_64-unknown-linux-musl/release/liftoff.
+# `make image-bin`: an image that holds only that binary, as /liftoff (FROM scratch,
+# docker/Dockerfile.bin), for `COPY --from=localhost/liftoff-bin:VERSION /liftoff ...`.
 # `make bench`: liftoff against tini, dumb-init and catatonit (needs root); writes
 # docs/benchmarks.md and docs/img/benchmarks.png, raw output under bench/out.
 STATIC_TARGET := x86_64-unknown-linux-musl
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+IMAGE_BIN := localhost/liftoff-bin:$(VERSION)
 
-.PHONY: static bench
+.PHONY: static image-bin bench
 
 static:
 	rustup target list --installed | grep -qx $(STATIC_TARGET) || rustup target add $(STATIC_TARGET)
 	$(CARGO) build --release --locked --target $(STATIC_TARGET)
+
+# The build context is a folder holding the binary alone, so nothing else can slip in.
+image-bin: static
+	rm -rf .cache/image-bin && mkdir -p .cache/image-bin
+	cp target/$(STATIC_TARGET)/release/liftoff .cache/image-bin/liftoff
+	podman build --format docker -f docker/Dockerfile.bin -t $(IMAGE_BIN) .cache/image-bin
+	@echo "built $(IMAGE_BIN): COPY --from=$(IMAGE_BIN) /liftoff /usr/local/bin/liftoff"
 
 bench:
 	bench/bench.sh
