@@ -51,7 +51,15 @@ check-mac:
 unit: venv
 	$(CARGO) test --locked
 
-test: fmt clippy check-mac unit wheel-test container-test
+# Fast checks first: a broken example fails in seconds, before the builds.
+test: fmt deploy-check clippy check-mac unit wheel-test container-test
+
+# The ECS and Kubernetes examples in docs/examples (and compose/), against the platforms'
+# own schemas and against liftoff's stop timeout, profiles and health probe, with
+# deliberately broken copies as controls (tests/deploy/check.py).
+.PHONY: deploy-check
+deploy-check: tools
+	$(TOOLS)/bin/python tests/deploy/check.py
 
 # End-to-end tests in a real container engine: builds docker/Dockerfile with podman from an
 # offline base image, installing liftoff from the x86_64 wheel in dist/ (no Rust in the

@@ -480,6 +480,22 @@ class Suite:
         expect(result.returncode == 127, f"an unknown program exited {result.returncode}")
         expect("liftoff" in result.stderr, f"127 did not come from liftoff: {quiet(result.stderr)}")
 
+    def check_worker_profile(self):
+        """`podman run IMAGE worker` runs the [worker] profile of docker/liftoff.toml (the
+        deploy examples' worker), and `podman stop` ends it with exit code 0."""
+        container = self.engine.start("worker", self.image, "worker")
+
+        def announced():
+            self.still_running(container)
+            return "worker: waiting for jobs" in self.engine.logs(container)
+
+        wait_until(30, "the worker to announce itself", announced)
+        argv = self.pid1(container)
+        expect(argv[:2] == ["liftoff", "worker"], f"PID 1 is {argv}")
+        self.engine.podman("stop", "-t", str(KILL_TIMEOUT), container, timeout=60)
+        code = self.engine.exit_code(container)
+        expect(code == 0, f"the worker exited {code}; logs:\n{self.engine.logs(container)}")
+
     def compose_files(self) -> tuple[list[str], list[str], dict]:
         """The user-facing compose file, the control's, and their environment."""
         app = Path(tempfile.mkdtemp(prefix="liftoff-ct-app-", dir=self.engine.workdir))
@@ -655,6 +671,8 @@ def main() -> int:
             suite.check_read_only_root()
         with runner.step("check: passthrough (42, exit 7, 127)"):
             suite.check_passthrough()
+        with runner.step("check: worker profile runs, podman stop -> exit 0"):
+            suite.check_worker_profile()
         with runner.step("check: compose dev on a free port, reload, quick down (control: kill timeout)"):
             suite.check_compose_dev()
         with runner.step("check: image-bin holds /liftoff alone; COPY --from= it works"):
