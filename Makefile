@@ -2,7 +2,7 @@
 #
 # `make run`   creates .venv with the example app's pinned requirements, builds liftoff,
 #              and serves docker/app with `liftoff dev` on 127.0.0.1:8080.
-# `make test`  runs everything CI runs.
+# `make test`  runs everything CI runs, after `make preflight`, the fast checks first.
 # `make dist`  builds into dist/ the static (musl) wheels for x86_64 and aarch64, each
 #              tagged for glibc and musl Pythons, and the sdist.
 
@@ -11,7 +11,7 @@ PY_REQS := docker/app/requirements.txt
 CARGO ?= cargo
 PYTHON ?= python3
 
-.PHONY: run test venv unit fmt clippy check-mac tools
+.PHONY: run test venv unit fmt clippy check-mac tools preflight
 
 run: venv
 	$(CARGO) build
@@ -37,6 +37,11 @@ $(TOOLS_STAMP): requirements-tools.txt
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check -r requirements-tools.txt
 	touch $@
 
+# What `make test` needs from the machine, checked in a second instead of found missing
+# minutes in: prints the exact command that installs what is missing, and stops.
+preflight:
+	@tests/preflight.sh
+
 fmt:
 	$(CARGO) fmt --check
 
@@ -51,8 +56,8 @@ check-mac:
 unit: venv
 	$(CARGO) test --locked
 
-# Fast checks first: a broken example fails in seconds, before the builds.
-test: fmt deploy-check clippy check-mac unit wheel-test container-test
+# Fast checks first: a missing tool or a broken example fails in seconds, before the builds.
+test: preflight fmt deploy-check clippy check-mac unit wheel-test container-test
 
 # The ECS and Kubernetes examples in docs/examples (and compose/), against the platforms'
 # own schemas and against liftoff's stop timeout, profiles and health probe, with
