@@ -57,7 +57,12 @@ unit: venv
 	$(CARGO) test --locked
 
 # Fast checks first: a missing tool or a broken example fails in seconds, before the builds.
-test: preflight fmt deploy-check clippy check-mac unit wheel-test container-test
+test: preflight fmt docs-check deploy-check clippy check-mac unit wheel-test container-test
+
+# The files README.md and docs/ show are the repository's own (tests/docs/snippets.py).
+.PHONY: docs-check
+docs-check:
+	$(PYTHON) tests/docs/snippets.py
 
 # The ECS and Kubernetes examples in docs/examples (and compose/), against the platforms'
 # own schemas and against liftoff's stop timeout, profiles and health probe, with
