@@ -12,8 +12,8 @@ The wheels are used the way users get them, with real pip:
    (Flask) serve docker/app with the repository's liftoff.toml, stop on SIGTERM with exit
    code 0, leave no process behind and write nothing into $HOME;
 3. aarch64: the wheel installs with `pip install --platform ... --only-binary=:all:
-   --target`, and its binary runs under qemu-aarch64-static: `--version`, `plan --format
-   json prod`, and as PID 1 of a new PID namespace (`unshare --pid --fork --mount-proc`)
+   --target`, and its binary runs under qemu-aarch64-static: `--version`, `plan prod
+   --format json`, and as PID 1 of a new PID namespace (`unshare --pid --fork --mount-proc`)
    supervising `sh`, whose exit code it mirrors and to which it forwards SIGTERM.
 
 Every process and temporary file is removed at the end, even when a check fails or the run
@@ -260,9 +260,9 @@ class Wheels:
         expect(out == expected, f"--version printed {out!r}, expected {expected!r}")
 
     def check_qemu_plan(self) -> None:
-        """Under qemu, `plan --format json prod` resolves gunicorn for docker/app."""
+        """Under qemu, `plan prod --format json` resolves gunicorn for docker/app."""
         env = clean_env(PATH=f"{self.venv / 'bin'}:{os.environ.get('PATH', '')}")
-        out = run([QEMU, str(self.aarch64), "--config", str(CONFIG), "plan", "--format", "json", "prod"], env=env).stdout
+        out = run([QEMU, str(self.aarch64), "--config", str(CONFIG), "plan", "prod", "--format", "json"], env=env).stdout
         plan = json.loads(out)
         expect(plan.get("profile") == "prod", f"profile {plan.get('profile')!r}")
         expect(plan.get("server") == "gunicorn", f"server {plan.get('server')!r}")
@@ -352,7 +352,7 @@ def main() -> int:
             wheels.install_aarch64()
         with runner.step("check: qemu: liftoff --version (aarch64, static)"):
             wheels.check_qemu_version()
-        with runner.step("check: qemu: liftoff plan --format json prod"):
+        with runner.step("check: qemu: liftoff plan prod --format json"):
             wheels.check_qemu_plan()
         with runner.step("check: qemu: PID 1 mirrors exit 3"):
             wheels.check_qemu_exit_code()
