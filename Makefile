@@ -7,7 +7,10 @@
 #              tagged for glibc and musl Pythons, and the sdist.
 
 VENV := .venv
+# The example app's pins, and the other servers and apps the tests run (uvicorn, Django,
+# granian, FastAPI: tests/fixtures).
 PY_REQS := docker/app/requirements.txt
+TEST_REQS := tests/fixtures/requirements.txt
 CARGO ?= cargo
 PYTHON ?= python3
 
@@ -19,9 +22,9 @@ run: venv
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: $(PY_REQS)
+$(VENV)/.installed: $(PY_REQS) $(TEST_REQS)
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $(PY_REQS)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $(PY_REQS) -r $(TEST_REQS)
 	touch $@
 
 # The build and check tools (maturin, twine, kubernetes-validate, botocore), pinned in
