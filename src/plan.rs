@@ -13,6 +13,7 @@
 pub mod cgroup;
 mod env;
 mod envfile;
+mod gunicorn_config;
 pub mod keys;
 pub mod layers;
 mod program;
@@ -39,8 +40,9 @@ pub use env::{mask, mask_words};
 use keys::{KEYS, Settings};
 use layers::{Layers, Merged, Source};
 pub use render::shell_quote;
-use values::ServerKind;
+use servers::{Ctx, Engine};
 use values::{Dur, LogFormat, LogLevel, Mode, WorkerCount};
+use values::{Interface, ServerKind};
 
 /// What the command asked to run.
 #[derive(Debug, Clone)]
@@ -56,8 +58,10 @@ pub enum Target {
 pub struct Plan {
     /// The profile, or `None` for a program.
     pub profile: Option<String>,
-    /// What it runs.
+    /// What it runs (the profile's `server` kind).
     pub server: ServerKind,
+    /// The server program that kind runs for this profile.
+    pub engine: Engine,
     /// exec or supervise (never auto: that is decided here).
     pub mode: Mode,
     /// Why that mode.
@@ -82,6 +86,8 @@ pub struct Plan {
     pub env_file: Option<PathBuf>,
     /// The worker count and how it was reached (servers liftoff sizes).
     pub workers: Option<workers::Workers>,
+    /// gunicorn's own config file, and why gunicorn reads it.
+    pub server_config: Option<(PathBuf, String)>,
     /// liftoff's own log level.
     pub log_level: LogLevel,
     /// liftoff's own log format.
@@ -99,7 +105,7 @@ pub fn resolve(layers: &Layers, target: &Target, extra: &[OsString]) -> anyhow::
         Target::Profile(name) => Some(name.as_str()),
         Target::Program(_) => None,
     };
-    let (merged, server) = merge(layers, profile)?;
+    let (merged, server, engine) = merge(layers, profile)?;
     let (settings, problems) = merged.settings();
     if !problems.is_empty() {
         return Err(problems_failure(problems.iter().map(|p| p.message.clone())).into());
@@ -109,6 +115,7 @@ pub fn resolve(layers: &Layers, target: &Target, extra: &[OsString]) -> anyhow::
         merged: &merged,
         s: &settings,
         server,
+        engine,
         profile,
     }
     .plan(target, extra)
@@ -119,24 +126,44 @@ pub fn problems_failure(lines: impl Iterator<Item = String>) -> Failure {
     Failure::Config(lines.collect::<Vec<_>>().join("\n"))
 }
 
-/// The merged layers of `profile` with the built-in defaults below them, and the server
-/// the profile runs.
-pub fn merge(layers: &Layers, profile: Option<&str>) -> Result<(Merged, ServerKind), Failure> {
+/// The merged layers of `profile` with the built-in defaults below them, the server kind
+/// the profile runs, and the server program that kind runs for it.
+pub fn merge(
+    layers: &Layers,
+    profile: Option<&str>,
+) -> Result<(Merged, ServerKind, Engine), Failure> {
     let mut merged = layers.merge(profile);
     let server = server_kind(profile, &merged)?;
+    let mut problems = Vec::new();
+    let interface = merged.read_value::<Interface>("interface", &mut problems);
+    if !problems.is_empty() {
+        return Err(problems_failure(problems.into_iter().map(|p| p.message)));
+    }
+    let dev = profile == Some("dev");
+    let engine = servers::engine(server, dev, interface);
+    let row = engine.row();
     merged.add_default("server", &server.to_string());
-    for (key, value) in server.row().defaults {
+    // The dev profile's own defaults go first: a default is only added where none is.
+    let dev_defaults = row.dev.iter().filter(|_| dev);
+    for (key, value) in dev_defaults.chain(row.defaults) {
         if let Some(key) = keys::find(key) {
             merged.add_default(key.name, value);
         }
+    }
+    if engine == Engine::Gunicorn && Path::new(WORKER_TMP_DIR).is_dir() {
+        merged.add_default("worker_tmp_dir", WORKER_TMP_DIR);
     }
     for key in KEYS {
         if let keys::Default::Is(value) = key.default {
             merged.add_default(key.name, value);
         }
     }
-    Ok((merged, server))
+    Ok((merged, server, engine))
 }
+
+/// Where gunicorn's worker heartbeat goes when the directory exists (tmpfs: see the
+/// gunicorn FAQ on blocking heartbeats on overlay filesystems).
+const WORKER_TMP_DIR: &str = "/dev/shm";
 
 /// Which server `profile` runs: `command` makes it a command profile; else `server`;
 /// else `prod` is gunicorn and `dev` Flask. Never guessed from what is installed.
@@ -173,6 +200,22 @@ fn server_kind(profile: Option<&str>, merged: &Merged) -> Result<ServerKind, Fai
     }
 }
 
+/// Whether the program `profile` runs is on its `PATH` (for `check`, which skips a
+/// built-in profile the file never mentions when its server is not installed).
+pub fn installed(layers: &Layers, profile: &str) -> bool {
+    let Ok((merged, _, engine)) = merge(layers, Some(profile)) else {
+        return true;
+    };
+    let (s, _) = merged.settings();
+    let word = s
+        .program
+        .map(|p| p.0)
+        .or_else(|| s.command.and_then(|c| c.0.first().cloned()));
+    let Some(word) = word else { return true };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    program::resolve(word, &layers.env, &cwd, engine).is_ok()
+}
+
 /// A key the key table or the server table gives a default for: its value, or liftoff's
 /// own failure when a table lacks it (a bug, reported instead of a panic in PID 1).
 fn need<T: Clone>(value: &Option<T>, key: &str) -> anyhow::Result<T> {
@@ -191,6 +234,8 @@ struct Resolver<'a> {
     s: &'a Settings,
     /// The server kind.
     server: ServerKind,
+    /// The server program.
+    engine: Engine,
     /// The profile, `None` for a program.
     profile: Option<&'a str>,
 }
@@ -211,12 +256,24 @@ impl Resolver<'_> {
         }
         let workers = self.workers(&cwd)?;
         let changes = self.changes(env_file.as_ref(), user.as_ref(), workers.as_ref());
-        let (word, argv) = self.argv(target, workers.as_ref(), extra)?;
         let env = env::merge(&self.layers.env, &changes);
-        let program = program::resolve(&word, &env, &cwd, self.server)?;
-        let stop = self.stop()?;
+        let ctx = Ctx {
+            s,
+            workers: workers.as_ref().map(|w| w.count),
+        };
+        let argv = self.argv(target, &ctx, &cwd, extra)?;
+        let program = program::resolve(self.program_word(target)?, &env, &cwd, self.engine)?;
+        let stop = self.stop(&ctx)?;
         warnings.extend(self.budget_warnings(&stop));
-        warnings.extend((self.server.row().warning)(s));
+        warnings.extend((self.engine.row().warning)(s));
+        if self.engine == Engine::Gunicorn {
+            warnings.extend(gunicorn_config::overridden(
+                &cwd,
+                s,
+                &self.layers.env,
+                ctx.workers.is_some(),
+            ));
+        }
         let spec = Spec {
             program,
             argv,
@@ -227,9 +284,11 @@ impl Resolver<'_> {
         };
         let before = self.before(&spec)?;
         let (mode, mode_reason) = self.mode(&spec.stop)?;
+        let spec_cwd = spec.cwd.clone();
         let mut plan = Plan {
             profile: self.profile.map(String::from),
             server: self.server,
+            engine: self.engine,
             mode,
             mode_reason,
             spec,
@@ -241,6 +300,9 @@ impl Resolver<'_> {
             user_problem,
             env_file: env_file.map(|(path, _)| path),
             workers,
+            server_config: (self.engine == Engine::Gunicorn)
+                .then(|| gunicorn_config::file(&spec_cwd, s, &self.layers.env))
+                .flatten(),
             log_level: need(&s.log_level, "log_level")?,
             log_format: need(&s.log_format, "log_format")?,
             summary: String::new(),
@@ -363,17 +425,24 @@ impl Resolver<'_> {
             env.insert("WEB_CONCURRENCY".into(), w.count.to_string());
             env.insert("PYTHON_CPU_COUNT".into(), w.cpus.to_string());
         }
+        // uvicorn reads UVICORN_RELOAD and has no --no-reload to beat it.
+        if self.engine == Engine::Uvicorn
+            && self.s.reload != Some(true)
+            && self.layers.var("UVICORN_RELOAD").is_some()
+        {
+            env.insert("UVICORN_RELOAD".into(), "false".into());
+        }
         env
     }
 
     /// The worker count, for servers liftoff sizes; `None` for the others.
     fn workers(&self, cwd: &Path) -> anyhow::Result<Option<workers::Workers>> {
-        if !self.server.row().sized {
+        let sized = keys::find("workers").is_some_and(|k| k.applies_to(self.server));
+        if !sized || self.profile.is_none() {
             return Ok(None);
         }
         let s = self.s;
-        if let Some(Some(config)) =
-            (self.server == ServerKind::Gunicorn).then_some(&s.gunicorn_config)
+        if let (Engine::Gunicorn, Some(config)) = (self.engine, &s.gunicorn_config)
             && !cwd.join(&config.0).is_file()
         {
             return Err(Failure::Config(format!(
@@ -401,54 +470,94 @@ impl Resolver<'_> {
             .into());
         }
         let limits = cgroup::detect();
-        Ok(Some(match need(&s.workers, "workers")? {
-            WorkerCount::Auto => workers::auto(&limits, &sizing),
-            WorkerCount::Fixed(n) => workers::Workers {
+        Ok(match need(&s.workers, "workers")? {
+            WorkerCount::Auto => Some(workers::auto(&limits, &sizing)),
+            WorkerCount::Fixed(n) => Some(workers::Workers {
                 count: n,
                 cpus: limits.cpus(),
                 why: format!("set to {n} by {}", self.source("workers")),
-            },
-        }))
+            }),
+            WorkerCount::Server => None,
+        })
     }
 
-    /// The program word and the full argv: the server's (or the command's, or the
-    /// program's own), then `extra_args`, then `-- EXTRA`.
+    /// The word looked up on `PATH`: the program's own, `program`, or the server's.
+    fn program_word(&self, target: &Target) -> anyhow::Result<OsString> {
+        let s = self.s;
+        if let Target::Program(argv) = target {
+            return Ok(argv[0].clone());
+        }
+        if let Some(program) = &s.program {
+            return Ok(program.0.clone().into());
+        }
+        match s.command.as_ref().and_then(|c| c.0.first()) {
+            Some(first) => Ok(first.into()),
+            None if self.engine == Engine::Command => Err(Failure::Config(format!(
+                "`command` (from {}) is empty; give at least the program",
+                self.source("command")
+            ))
+            .into()),
+            None => Ok(need(&s.program, "program")?.0.into()),
+        }
+    }
+
+    /// The full argv: the server's (or the command's, or the program's own), then
+    /// `extra_args`, then `-- EXTRA`.
     fn argv(
         &self,
         target: &Target,
-        workers: Option<&workers::Workers>,
+        ctx: &Ctx,
+        cwd: &Path,
         extra: &[OsString],
-    ) -> anyhow::Result<(String, Vec<OsString>)> {
+    ) -> anyhow::Result<Vec<OsString>> {
         let s = self.s;
         if let Target::Program(argv) = target {
-            return Ok((argv[0].to_string_lossy().into_owned(), argv.clone()));
+            return Ok(argv.clone());
         }
-        let (argv0, server_args) = if self.server == ServerKind::Command {
-            let command = s.command.clone().unwrap_or_default().0;
-            let Some((first, rest)) = command.split_first() else {
-                return Err(Failure::Config(format!(
-                    "`command` (from {}) is empty; give at least the program",
-                    self.source("command")
-                ))
-                .into());
-            };
-            (first.clone(), rest.to_vec())
-        } else {
-            let args = (self.server.row().argv)(s, workers.map(|w| w.count))
-                .map_err(|_| self.missing_app())?;
-            (need(&s.program, "program")?.0, args)
+        let (argv0, server_args) = match self.engine {
+            Engine::Command => {
+                let command = s.command.clone().unwrap_or_default().0;
+                let (first, rest) = command
+                    .split_first()
+                    .map_or_else(Default::default, |(f, r)| (f.clone(), r.to_vec()));
+                (first, rest)
+            }
+            engine => {
+                if engine == Engine::Runserver && !cwd.join("manage.py").is_file() {
+                    return Err(Failure::Config(format!(
+                        "django needs manage.py in the working directory {}; set chdir to the project's directory",
+                        cwd.display()
+                    ))
+                    .into());
+                }
+                let s = self.engine_settings();
+                let ctx = Ctx {
+                    s: &s,
+                    workers: ctx.workers,
+                };
+                let args = (engine.row().argv)(&ctx).map_err(|_| self.missing_app())?;
+                (need(&self.s.program, "program")?.0, args)
+            }
         };
-        let program = s
-            .program
-            .as_ref()
-            .map_or_else(|| argv0.clone(), |p| p.0.clone());
-        let argv = std::iter::once(argv0)
+        Ok(std::iter::once(argv0)
             .chain(server_args)
             .chain(s.extra_args.clone().unwrap_or_default().0)
             .map(OsString::from)
             .chain(extra.iter().cloned())
-            .collect();
-        Ok((program, argv))
+            .collect())
+    }
+
+    /// The settings as the engine reads them: for Django under uvicorn, the ASGI module
+    /// with its `:application` (gunicorn finds `application` by itself; uvicorn does not).
+    fn engine_settings(&self) -> Settings {
+        let mut s = self.s.clone();
+        if let (ServerKind::Django, Engine::Uvicorn, Some(app)) =
+            (self.server, self.engine, &mut s.app)
+            && !app.0.contains(':')
+        {
+            app.0.push_str(":application");
+        }
+        s
     }
 
     /// The error for a server that cannot run without `app`.
@@ -458,8 +567,13 @@ impl Resolver<'_> {
             .file
             .as_ref()
             .map_or("liftoff.toml".into(), |f| f.path.display().to_string());
+        let example = match self.server {
+            ServerKind::Django => "mysite.wsgi",
+            ServerKind::Uvicorn | ServerKind::Granian => "main:app",
+            _ => "app:create_app()",
+        };
         Failure::Config(format!(
-            "{} needs `app`, e.g. `app = \"app:create_app()\"` in [{}] of {file}, LIFTOFF_APP, or --app",
+            "{} needs `app`, e.g. `app = \"{example}\"` in [{}] of {file}, LIFTOFF_APP, or --app",
             self.server,
             self.profile.unwrap_or("default")
         ))
@@ -467,9 +581,9 @@ impl Resolver<'_> {
 
     /// How supervise mode stops the program: the server's table with the user's
     /// entries, the target, the timeouts.
-    fn stop(&self) -> anyhow::Result<Stop> {
+    fn stop(&self, ctx: &Ctx) -> anyhow::Result<Stop> {
         let s = self.s;
-        let mut table: SignalTable = (self.server.row().signals)();
+        let mut table: SignalTable = (self.engine.row().signals)(ctx);
         for rewrite in s.signals.iter().flat_map(|t| &t.0) {
             table.set(rewrite.from, rewrite.to);
         }
@@ -479,7 +593,7 @@ impl Resolver<'_> {
             stop_timeout: need(&s.stop_timeout, "stop_timeout")?.0,
             success_codes: s.success_codes.clone().unwrap_or_default().0,
             drain_delay: need(&s.drain_delay, "drain_delay")?.0,
-            forwarded_stop_is_success: false,
+            forwarded_stop_is_success: self.engine.row().forwarded_stop_is_success,
         })
     }
 
@@ -487,14 +601,14 @@ impl Resolver<'_> {
     /// < stop timeout < the platform's grace period.
     fn budget_warnings(&self, stop: &Stop) -> Vec<String> {
         let mut warnings = Vec::new();
-        let graceful = (self.server == ServerKind::Gunicorn)
+        let graceful = (self.engine == Engine::Gunicorn)
             .then_some(self.s.graceful_timeout)
             .flatten()
             .map(|d| d.0);
         warnings.extend(budget_warnings(
             graceful,
             stop.stop_timeout,
-            self.server == ServerKind::Gunicorn,
+            self.engine == Engine::Gunicorn,
         ));
         warnings.extend(drain_warning(stop.drain_delay, graceful, stop.stop_timeout));
         warnings
@@ -523,7 +637,7 @@ impl Resolver<'_> {
                     .into());
                 };
                 let argv: Vec<OsString> = step.iter().map(OsString::from).collect();
-                let program = program::resolve(word, &spec.env, &spec.cwd, ServerKind::Command)
+                let program = program::resolve(word, &spec.env, &spec.cwd, Engine::Command)
                     .map_err(|err| program::in_step(err, n, &shell_quote(&argv)))?;
                 Ok(Spec {
                     program,

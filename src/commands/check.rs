@@ -8,7 +8,7 @@ use std::ffi::OsString;
 
 use super::load;
 use crate::cli::GlobalArgs;
-use crate::exit::{self, Failure};
+use crate::exit;
 use crate::plan::Target;
 use crate::plan::keys::KeyValues;
 
@@ -45,18 +45,11 @@ pub fn run(global: &GlobalArgs, env: Vec<(OsString, OsString)>) -> anyhow::Resul
                 }
             }
             // A built-in profile the file never mentions, whose server the image does not
-            // have, is not one the image is meant to run.
-            Err(err)
-                if !in_file
-                    && profile != "prod"
-                    && matches!(
-                        err.downcast_ref::<Failure>(),
-                        Some(Failure::ProgramNotFound { .. })
-                    ) =>
-            {
+            // have, is not one the image is meant to run (an image without Flask never runs
+            // `dev`).
+            Err(_) if !in_file && !crate::plan::installed(&layers, &profile) => {
                 crate::output::out(&format!(
-                    "skipped: {profile}: {} (not in the config file)\n",
-                    exit::lines(&err).join("; ")
+                    "skipped: {profile}: its server is not installed, and the config file has no [{profile}]\n"
                 ));
             }
             Err(err) => {

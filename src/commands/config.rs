@@ -11,6 +11,7 @@ use crate::cli::{ConfigArgs, ConfigFormat, GlobalArgs};
 use crate::exit::Failure;
 use crate::plan::keys::{self, KEYS};
 use crate::plan::layers::{Layers, Merged, Sources, closest, toml_key};
+use crate::plan::servers::{Ctx, Engine};
 use crate::plan::values::ServerKind;
 use crate::plan::{Plan, Target};
 
@@ -42,9 +43,15 @@ pub fn run(
         ))
         .into());
     }
-    let (merged, server) = crate::plan::merge(&layers, Some(&profile))?;
+    let (merged, server, engine) = crate::plan::merge(&layers, Some(&profile))?;
     let resolved = crate::plan::resolve(&layers, &Target::Profile(profile.clone()), &[]);
-    let entries = entries(&merged, server, resolved.as_ref().ok(), args.show_env);
+    let entries = entries(
+        &merged,
+        server,
+        engine,
+        resolved.as_ref().ok(),
+        args.show_env,
+    );
     let text = match (args.explain, args.format) {
         (false, ConfigFormat::Toml) => to_toml(&profile, &entries),
         (false, ConfigFormat::Json) => {
@@ -81,13 +88,19 @@ pub fn run(
 
 /// Every key that applies to `server`: its value and source, secrets masked unless
 /// `reveal` (the `env` table's values, and those in argv-like keys).
-fn entries(merged: &Merged, server: ServerKind, plan: Option<&Plan>, reveal: bool) -> Vec<Entry> {
+fn entries(
+    merged: &Merged,
+    server: ServerKind,
+    engine: Engine,
+    plan: Option<&Plan>,
+    reveal: bool,
+) -> Vec<Entry> {
     KEYS.iter()
         .filter(|k| k.applies_to(server))
         .map(|key| {
             let set = merged.shown(key.name);
             let (value, source) = match (key.name, set) {
-                ("signals", set) => signals(server, plan, set.map(|(_, sources)| sources)),
+                ("signals", set) => signals(engine, plan, set.map(|(_, sources)| sources)),
                 (_, Some((value, sources))) => (Some(value), describe(&sources)),
                 (_, None) => match key.default {
                     keys::Default::Unset(meaning) => (None, meaning.to_string()),
@@ -146,12 +159,16 @@ fn masked(key: &str, value: Value, reveal: bool) -> Value {
 
 /// The signal table in effect and where it came from: the server's built-in table, with
 /// the entries some layer set laid over it.
-fn signals(
-    server: ServerKind,
-    plan: Option<&Plan>,
-    set: Option<Sources>,
-) -> (Option<Value>, String) {
-    let table = plan.map_or_else(|| (server.row().signals)(), |p| p.spec.stop.table.clone());
+fn signals(engine: Engine, plan: Option<&Plan>, set: Option<Sources>) -> (Option<Value>, String) {
+    let table = plan.map_or_else(
+        || {
+            (engine.row().signals)(&Ctx {
+                s: &Default::default(),
+                workers: None,
+            })
+        },
+        |p| p.spec.stop.table.clone(),
+    );
     let value = Value::Table(
         table
             .iter()
@@ -259,6 +276,12 @@ fn computed(plan: Result<&Plan, &anyhow::Error>) -> String {
         plan.spec.program.display()
     );
     out += &format!("computed: cwd = {}\n", plan.spec.cwd.display());
+    if plan.engine == Engine::Gunicorn {
+        out += &match &plan.server_config {
+            Some((path, why)) => format!("computed: gunicorn config = {} (gunicorn reads it: {why})\n", path.display()),
+            None => "computed: gunicorn config = none (no gunicorn_config, no --config in GUNICORN_CMD_ARGS, no ./gunicorn.conf.py)\n".into(),
+        };
+    }
     out + &format!("computed: mode = {} ({})\n", plan.mode, plan.mode_reason)
 }
 
@@ -304,8 +327,8 @@ mod tests {
             value: Value::String("20s".into()),
             source: crate::plan::layers::Source::Flag("--stop-timeout".into()),
         }]);
-        let (merged, server) = crate::plan::merge(&layers, Some("prod")).unwrap();
-        let entries = entries(&merged, server, None, true);
+        let (merged, server, engine) = crate::plan::merge(&layers, Some("prod")).unwrap();
+        let entries = entries(&merged, server, engine, None, true);
         std::fs::remove_dir_all(&dir).unwrap();
         let source = |key: &str| {
             let entry = entries.iter().find(|e| e.key == key).unwrap();

@@ -30,15 +30,20 @@ pub fn run(
         Some(url) if !url.starts_with('/') => url.clone(),
         path => {
             let layers = strict(load(global.config.as_deref(), env, &global.keys.0, global)?)?;
-            let (merged, _) = crate::plan::merge(&layers, Some("prod"))?;
+            let (merged, _, _) = crate::plan::merge(&layers, Some("prod"))?;
             let port = merged
                 .value("port")
                 .and_then(|v| Port::from_value(v).ok())
-                .map_or(8000, |p| p.0);
-            format!(
-                "http://127.0.0.1:{port}{}",
-                path.as_deref().unwrap_or("/health")
-            )
+                .and_then(Port::number)
+                .unwrap_or(8000);
+            let default_path = merged
+                .value("health_path")
+                .and_then(|v| v.as_str().map(String::from));
+            let path = path
+                .clone()
+                .or(default_path)
+                .unwrap_or_else(|| "/health".into());
+            format!("http://127.0.0.1:{port}{path}")
         }
     };
     let target = url::parse(&text).map_err(|why| Failure::Usage(format!("invalid --url {why}")))?;

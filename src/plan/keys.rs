@@ -11,8 +11,8 @@
 
 use super::values::ServerKind;
 use super::values::{
-    Bytes, Codes, Count, Dur, FromValue, List, LogFormat, LogLevel, Mode, Port, SignalRewrite,
-    Steps, Table, Text, Var, Words, WorkerCount,
+    Bytes, Codes, Count, Dur, FromValue, Interface, List, LogFormat, LogLevel, Mode, Port,
+    SignalRewrite, Steps, Table, Text, Var, Words, WorkerCount,
 };
 use crate::signals::SignalTarget;
 
@@ -275,10 +275,24 @@ const fn server(long: &'static str, value: &'static str) -> Flag {
     }
 }
 
-/// The servers that fork workers liftoff sizes.
-const SIZED: Applies = Applies::Only(&[ServerKind::Gunicorn]);
-/// gunicorn alone.
-const GUNICORN: Applies = Applies::Only(&[ServerKind::Gunicorn]);
+/// The servers liftoff sizes workers for (passed as `--workers`, or read by the program
+/// from `WEB_CONCURRENCY`).
+const SIZED: Applies = Applies::Only(&[
+    ServerKind::Gunicorn,
+    ServerKind::Uvicorn,
+    ServerKind::Granian,
+    ServerKind::Django,
+    ServerKind::Command,
+]);
+/// gunicorn, and Django (served by gunicorn in production).
+const GUNICORN: Applies = Applies::Only(&[ServerKind::Gunicorn, ServerKind::Django]);
+/// The production servers with a graceful stop limit.
+const GRACEFUL: Applies = Applies::Only(&[
+    ServerKind::Gunicorn,
+    ServerKind::Uvicorn,
+    ServerKind::Granian,
+    ServerKind::Django,
+]);
 
 keys! {
     mode: Mode {
@@ -374,7 +388,7 @@ keys! {
         default: Default::Server,
         applies: Applies::Any,
         from: From::ProfileTable,
-        help: "What the profile runs: gunicorn, flask or command",
+        help: "What the profile runs: gunicorn, flask, uvicorn, django, granian or command",
     }
     program: Text {
         default: Default::Server,
@@ -417,7 +431,7 @@ keys! {
         default: Default::Is("auto"),
         applies: SIZED,
         platform: "WEB_CONCURRENCY",
-        help: "Number of gunicorn workers, or auto (fit the container's CPUs)",
+        help: "Number of workers, auto (fit the container's CPUs) or server (the server's own config)",
     }
     workers_per_core: Count {
         default: Default::Is("2"),
@@ -442,8 +456,8 @@ keys! {
     threads: Count {
         flag: server("threads", "N"),
         default: Default::Unset("unset: the server's own default applies"),
-        applies: GUNICORN,
-        help: "Threads per gunicorn worker",
+        applies: Applies::Only(&[ServerKind::Gunicorn, ServerKind::Django, ServerKind::Granian]),
+        help: "Threads per worker (gunicorn; granian's WSGI blocking threads)",
     }
     worker_class: Text {
         default: Default::Unset("unset: the server's own default applies"),
@@ -457,12 +471,12 @@ keys! {
     }
     graceful_timeout: Dur {
         default: Default::Server,
-        applies: GUNICORN,
+        applies: GRACEFUL,
         help: "Time workers get to finish their requests after a stop signal",
     }
     keepalive: Dur {
         default: Default::Unset("unset: the server's own default applies"),
-        applies: GUNICORN,
+        applies: Applies::Only(&[ServerKind::Gunicorn, ServerKind::Uvicorn, ServerKind::Django]),
         help: "How long an idle keep-alive connection stays open",
     }
     worker_tmp_dir: Text {
@@ -477,8 +491,8 @@ keys! {
     }
     access_log: Text {
         default: Default::Unset("unset: the server's own default applies"),
-        applies: GUNICORN,
-        help: "Where access lines go (\"-\" for stdout)",
+        applies: GRACEFUL,
+        help: "Access lines: a file or \"-\" for stdout (gunicorn); \"on\" or \"off\" (uvicorn, granian)",
     }
     reload: bool {
         flag: Flag { long: "reload", value: "Do not reload on code changes", scope: Scope::Server, form: Form::Switch },
@@ -488,9 +502,19 @@ keys! {
     }
     debug: bool {
         flag: Flag { long: "debug", value: "No debug mode", scope: Scope::Server, form: Form::Switch },
-        default: Default::Is("false"),
+        default: Default::Unset("unset: the app's own setting (FLASK_DEBUG, .flaskenv)"),
         applies: Applies::Only(&[ServerKind::Flask]),
         help: "Debug mode (Flask's debugger; never on a public address)",
+    }
+    interface: Interface {
+        default: Default::Server,
+        applies: Applies::Only(&[ServerKind::Granian, ServerKind::Django]),
+        help: "wsgi or asgi: how granian calls the app; asgi runs a Django profile under uvicorn",
+    }
+    health_path: Text {
+        default: Default::Is("/health"),
+        applies: Applies::Servers,
+        help: "The path `liftoff health` probes on the server's port",
     }
 }
 

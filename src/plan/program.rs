@@ -4,7 +4,7 @@
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
-use super::values::ServerKind;
+use super::servers::Engine;
 use crate::exit::Failure;
 
 /// Resolves `word` like a shell would, with the program's own `PATH` and working directory.
@@ -12,7 +12,7 @@ pub fn resolve(
     word: impl AsRef<OsStr>,
     env: &[(OsString, OsString)],
     cwd: &Path,
-    server: ServerKind,
+    engine: Engine,
 ) -> anyhow::Result<PathBuf> {
     let word = word.as_ref();
     let path = env
@@ -32,7 +32,7 @@ pub fn resolve(
         ))
         .into());
     }
-    let install = match server.row().install {
+    let install = match engine.row().install {
         "" => String::new(),
         install => format!("; install it with `{install}` in the image or venv"),
     };

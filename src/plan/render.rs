@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 use super::env::{mask, mask_words};
 use super::keys::Settings;
-use super::values::{Dur, Mode, ServerKind};
+use super::servers::Engine;
+use super::values::{Dur, Mode};
 use super::{Plan, servers};
 
 /// Quotes an argv for a shell, for people to read (never executed).
@@ -39,41 +40,53 @@ fn plural(n: u32, word: &str) -> String {
 pub fn summary(plan: &Plan, s: &Settings) -> String {
     let name = plan.profile.clone().unwrap_or_else(|| "program".into());
     let mut line = format!("{name}: {}", plan.spec.program.display());
-    let bind = || {
-        servers::bind(
-            s.host.as_ref().map_or("", |h| h.0.as_str()),
-            s.port.map_or(0, |p| p.0),
-        )
+    let on_off = |b: Option<bool>| if b == Some(true) { "on" } else { "off" };
+    let _ = match s.port.and_then(|p| p.number()) {
+        Some(port) if plan.engine != Engine::Command => {
+            write!(
+                line,
+                " on {}",
+                servers::bind(s.host.as_ref().map_or("", |h| h.0.as_str()), port)
+            )
+        }
+        _ => Ok(()),
     };
-    match plan.server {
-        ServerKind::Gunicorn => {
+    if let (Some(w), true) = (
+        &plan.workers,
+        matches!(
+            plan.engine,
+            Engine::Gunicorn | Engine::Uvicorn | Engine::Granian
+        ),
+    ) {
+        let _ = write!(line, ", {} ({})", plural(w.count, "worker"), w.why);
+    }
+    let _ = match plan.engine {
+        Engine::Gunicorn => {
             let timeout = s
                 .timeout
                 .map_or("30s (gunicorn default)".into(), |d| d.to_string());
-            let _ = write!(line, " on {}", bind());
-            if let Some(w) = &plan.workers {
-                let _ = write!(line, ", {} ({})", plural(w.count, "worker"), w.why);
-            }
-            let _ = write!(
+            write!(
                 line,
                 ", {}, worker timeout {timeout}, graceful timeout {}",
                 plural(s.threads.map_or(1, |t| t.0), "thread"),
                 s.graceful_timeout
                     .map_or_else(String::new, |d| d.to_string()),
-            );
+            )
         }
-        ServerKind::Flask => {
-            let on_off = |b: Option<bool>| if b == Some(true) { "on" } else { "off" };
-            let _ = write!(
-                line,
-                " on {}, reload {}, debug {}",
-                bind(),
-                on_off(s.reload),
-                on_off(s.debug)
-            );
+        Engine::Uvicorn | Engine::Granian => write!(
+            line,
+            ", reload {}, graceful timeout {}",
+            on_off(s.reload),
+            s.graceful_timeout
+                .map_or_else(String::new, |d| d.to_string())
+        ),
+        Engine::Flask => {
+            let debug = s.debug.map_or("the app's", |d| on_off(Some(d)));
+            write!(line, ", reload {}, debug {debug}", on_off(s.reload))
         }
-        ServerKind::Command => {}
-    }
+        Engine::Runserver => write!(line, ", reload {}", on_off(s.reload)),
+        Engine::Command => Ok(()),
+    };
     let _ = write!(
         line,
         ", mode {} ({}), stop timeout {}",

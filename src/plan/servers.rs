@@ -1,40 +1,70 @@
-//! The server kinds: one row per kind, with its defaults, how the keys map to its argv,
-//! its signal table, how it stops and what it needs installed. **To add a kind**: add a
-//! variant to [`ServerKind`], a row to [`SERVERS`], and an argv builder.
+//! The servers liftoff runs: one row per server program ([`SERVERS`]), each with its
+//! defaults, how the keys map to its argv, its signal table, how it stops and what it
+//! needs installed; and which row a profile's `server` kind uses ([`engine`]). **To add a
+//! kind**: a variant of `ServerKind` (`values.rs`), a row here, a line in `engine`.
 
 use super::keys::Settings;
-use super::values::{Dur, ServerKind};
+use super::values::{Dur, Interface, ServerKind, Text};
 use crate::signals::{Rewrite, Signal, SignalTable};
 
-/// One server kind.
+/// The server program a profile runs (a kind may use more than one: Django runs
+/// `runserver` for `dev` and gunicorn or uvicorn otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// gunicorn.
+    Gunicorn,
+    /// `flask run`.
+    Flask,
+    /// uvicorn.
+    Uvicorn,
+    /// granian.
+    Granian,
+    /// Django's `python manage.py runserver`.
+    Runserver,
+    /// The profile's `command`.
+    Command,
+}
+
+/// What an argv builder and a signal table get: every setting with its default, and the
+/// worker count liftoff sized (`None`: the server's own configuration decides).
+pub struct Ctx<'a> {
+    /// The settings.
+    pub s: &'a Settings,
+    /// `--workers`.
+    pub workers: Option<u32>,
+}
+
+/// One server program.
 pub struct Server {
-    /// Which kind.
-    pub kind: ServerKind,
-    /// Defaults of the keys whose default depends on the server, written as variables
-    /// are (`stop_timeout = "28s"`).
+    /// Which.
+    pub engine: Engine,
+    /// Defaults of the keys whose default depends on the server, as variables write them.
     pub defaults: &'static [(&'static str, &'static str)],
-    /// What to run to install it, for the message when its program is missing.
+    /// What the `dev` profile changes of them.
+    pub dev: &'static [(&'static str, &'static str)],
+    /// How to install it, for the message when its program is missing.
     pub install: &'static str,
-    /// The rewrite table it starts from, before the user's `signals`.
-    pub signals: fn() -> SignalTable,
-    /// Builds the argv after the program name from the settings, every default applied,
-    /// and the worker count; `Err` names what is missing.
-    pub argv: fn(&Settings, Option<u32>) -> Result<Vec<String>, String>,
-    /// Whether it forks workers whose number liftoff sizes (`workers`).
-    pub sized: bool,
+    /// The argv after the program name; `Err` says what is missing.
+    pub argv: fn(&Ctx) -> Result<Vec<String>, String>,
+    /// The signal table it starts from, before the user's `signals`.
+    pub signals: fn(&Ctx) -> SignalTable,
+    /// A death by the very stop signal liftoff forwarded counts as a clean stop: uvicorn
+    /// (>= 0.29) re-raises SIGTERM after shutting down cleanly; `runserver --noreload`
+    /// has no handler for it.
+    pub forwarded_stop_is_success: bool,
     /// A warning about settings that are dangerous for it, if any.
     pub warning: fn(&Settings) -> Option<String>,
 }
 
-/// Every server kind.
+/// Every server program.
 ///
-/// gunicorn stops within 28 s so that graceful_timeout (25 s) < stop_timeout < the 30 s
-/// that ECS and Kubernetes give; everything else within 8 s, inside Docker's and
-/// Compose's 10 s. gunicorn's master manages its workers, so only it gets signals; for a
-/// Flask reloader or a shell the whole group does.
+/// Production servers stop within 28 s so that graceful_timeout (25 s) < stop_timeout <
+/// the 30 s that ECS and Kubernetes give; development servers within 8 s, inside Docker's
+/// and Compose's 10 s. A server that manages its workers gets signals alone (`child`);
+/// a reloader pair or a shell gets them as a group.
 pub static SERVERS: &[Server] = &[
     Server {
-        kind: ServerKind::Gunicorn,
+        engine: Engine::Gunicorn,
         defaults: &[
             ("program", "gunicorn"),
             ("host", "0.0.0.0"),
@@ -44,14 +74,15 @@ pub static SERVERS: &[Server] = &[
             ("graceful_timeout", "25s"),
             ("reload", "false"),
         ],
+        dev: &[],
         install: "pip install gunicorn",
-        signals: gunicorn_signals,
         argv: gunicorn_argv,
-        sized: true,
+        signals: gunicorn_signals,
+        forwarded_stop_is_success: false,
         warning: |_| None,
     },
     Server {
-        kind: ServerKind::Flask,
+        engine: Engine::Flask,
         defaults: &[
             ("program", "flask"),
             ("host", "127.0.0.1"),
@@ -60,29 +91,109 @@ pub static SERVERS: &[Server] = &[
             ("signal_target", "group"),
             ("reload", "true"),
         ],
+        dev: &[],
         install: "pip install flask",
-        signals: flask_signals,
         argv: flask_argv,
-        sized: false,
+        signals: |_| reloader_signals(),
+        forwarded_stop_is_success: false,
         warning: flask_warning,
     },
     Server {
-        kind: ServerKind::Command,
+        engine: Engine::Uvicorn,
+        defaults: &[
+            ("program", "uvicorn"),
+            ("host", "0.0.0.0"),
+            ("port", "8000"),
+            ("stop_timeout", "28s"),
+            ("signal_target", "child"),
+            ("graceful_timeout", "25s"),
+            ("reload", "false"),
+        ],
+        dev: DEV,
+        install: "pip install uvicorn",
+        argv: uvicorn_argv,
+        signals: uvicorn_signals,
+        forwarded_stop_is_success: true,
+        warning: |_| None,
+    },
+    Server {
+        engine: Engine::Granian,
+        defaults: &[
+            ("program", "granian"),
+            ("host", "0.0.0.0"),
+            ("port", "8000"),
+            ("stop_timeout", "28s"),
+            ("signal_target", "child"),
+            ("graceful_timeout", "25s"),
+            ("reload", "false"),
+            ("interface", "asgi"),
+        ],
+        dev: DEV,
+        install: "pip install granian (granian[reload] for reload)",
+        argv: granian_argv,
+        signals: granian_signals,
+        forwarded_stop_is_success: false,
+        warning: |_| None,
+    },
+    Server {
+        engine: Engine::Runserver,
+        defaults: &[
+            ("program", "python"),
+            ("host", "127.0.0.1"),
+            ("port", "8080"),
+            ("stop_timeout", "8s"),
+            ("signal_target", "group"),
+            ("reload", "true"),
+        ],
+        dev: &[],
+        install: "pip install django, and a python on PATH",
+        argv: runserver_argv,
+        signals: |_| reloader_signals(),
+        forwarded_stop_is_success: true,
+        warning: |_| None,
+    },
+    Server {
+        engine: Engine::Command,
         defaults: &[("stop_timeout", "8s"), ("signal_target", "group")],
+        dev: &[],
         install: "",
-        signals: SignalTable::empty,
-        argv: |_, _| Ok(Vec::new()),
-        sized: false,
+        argv: |_| Ok(Vec::new()),
+        signals: |_| SignalTable::empty(),
+        forwarded_stop_is_success: false,
         warning: |_| None,
     },
 ];
 
-impl ServerKind {
-    /// This kind's row.
+/// What the `dev` profile of a production server changes: loopback, liftoff's dev port,
+/// reload, and a development server's stop timeout.
+const DEV: &[(&str, &str)] = &[
+    ("host", "127.0.0.1"),
+    ("port", "8080"),
+    ("reload", "true"),
+    ("stop_timeout", "8s"),
+];
+
+/// The server program a profile of `kind` runs; `dev` is the `dev` profile, `interface`
+/// the app's (Django: `asgi` runs uvicorn in production, `wsgi` gunicorn).
+pub fn engine(kind: ServerKind, dev: bool, interface: Option<Interface>) -> Engine {
+    match kind {
+        ServerKind::Gunicorn => Engine::Gunicorn,
+        ServerKind::Flask => Engine::Flask,
+        ServerKind::Uvicorn => Engine::Uvicorn,
+        ServerKind::Granian => Engine::Granian,
+        ServerKind::Django if dev => Engine::Runserver,
+        ServerKind::Django if interface == Some(Interface::Asgi) => Engine::Uvicorn,
+        ServerKind::Django => Engine::Gunicorn,
+        ServerKind::Command => Engine::Command,
+    }
+}
+
+impl Engine {
+    /// This program's row.
     pub fn row(self) -> &'static Server {
         SERVERS
             .iter()
-            .find(|s| s.kind == self)
+            .find(|s| s.engine == self)
             .unwrap_or(&SERVERS[SERVERS.len() - 1])
     }
 }
@@ -96,17 +207,27 @@ const GUNICORN_RESEND_STOP_AFTER: std::time::Duration = std::time::Duration::fro
 
 /// gunicorn's master handles TERM, INT, QUIT, HUP, TTIN, TTOU, USR1 and WINCH itself;
 /// only USR2 is dropped, because a binary upgrade forks a new master under the old one,
-/// which a supervisor would take for the server dying.
-fn gunicorn_signals() -> SignalTable {
+/// which a supervisor would take for the server dying. uvicorn's workers ignore the
+/// master's quick stop (they would serve on until the graceful timeout), so with them
+/// INT and QUIT become TERM.
+fn gunicorn_signals(ctx: &Ctx) -> SignalTable {
     let mut table = SignalTable::empty();
     table.set(Signal::USR2, Rewrite::Ignore);
     table.set_resend_stop_after(Some(GUNICORN_RESEND_STOP_AFTER));
+    if text(&ctx.s.worker_class)
+        .to_ascii_lowercase()
+        .contains("uvicorn")
+    {
+        table.set(Signal::INT, Rewrite::Forward(Signal::TERM));
+        table.set(Signal::QUIT, Rewrite::Forward(Signal::TERM));
+    }
     table
 }
 
-/// Flask's dev server dies of QUIT (so it becomes TERM); HUP, USR1, USR2, TTIN, TTOU and
-/// WINCH would kill or stop the reloader parent and orphan its child.
-fn flask_signals() -> SignalTable {
+/// A reloader parent with a serving child (`flask run`, `runserver`): QUIT kills without
+/// cleanup, so it becomes TERM; HUP, USR1, USR2 kill the parent and orphan the child,
+/// TTIN and TTOU stop both, WINCH means nothing: all dropped.
+fn reloader_signals() -> SignalTable {
     let mut table = SignalTable::empty();
     table.set(Signal::QUIT, Rewrite::Forward(Signal::TERM));
     for signal in [
@@ -122,8 +243,45 @@ fn flask_signals() -> SignalTable {
     table
 }
 
+/// uvicorn: QUIT kills it (or its reload parent, orphaning the server), so it becomes
+/// TERM; USR1, USR2 and WINCH are dropped. Its `--workers` supervisor handles HUP (a
+/// rolling restart) and TTIN/TTOU (a worker more or less); a single process or the reload
+/// parent would die or stop of them, so they are dropped there.
+fn uvicorn_signals(ctx: &Ctx) -> SignalTable {
+    let mut table = SignalTable::empty();
+    table.set(Signal::QUIT, Rewrite::Forward(Signal::TERM));
+    for signal in [Signal::USR1, Signal::USR2, Signal::WINCH] {
+        table.set(signal, Rewrite::Ignore);
+    }
+    let supervisor = ctx.s.reload != Some(true) && ctx.workers.is_some_and(|n| n > 1);
+    if !supervisor {
+        for signal in [Signal::HUP, Signal::TTIN, Signal::TTOU] {
+            table.set(signal, Rewrite::Ignore);
+        }
+    }
+    table
+}
+
+/// granian's main process handles TERM and INT (stop) and HUP (respawn the workers);
+/// QUIT, USR1 and USR2 kill it and orphan the workers, TTIN and TTOU stop it: QUIT
+/// becomes TERM, the rest are dropped.
+fn granian_signals(_: &Ctx) -> SignalTable {
+    let mut table = SignalTable::empty();
+    table.set(Signal::QUIT, Rewrite::Forward(Signal::TERM));
+    for signal in [
+        Signal::USR1,
+        Signal::USR2,
+        Signal::TTIN,
+        Signal::TTOU,
+        Signal::WINCH,
+    ] {
+        table.set(signal, Rewrite::Ignore);
+    }
+    table
+}
+
 /// The text of a key, or "".
-fn text(value: &Option<super::values::Text>) -> &str {
+fn text(value: &Option<Text>) -> &str {
     value.as_ref().map_or("", |t| t.0.as_str())
 }
 
@@ -141,17 +299,59 @@ fn seconds(d: Dur) -> String {
     d.0.as_secs_f64().ceil().to_string()
 }
 
+/// The app, which the server cannot do without.
+fn app(s: &Settings) -> Result<String, String> {
+    s.app
+        .as_ref()
+        .map(|a| a.0.clone())
+        .ok_or_else(|| "app".to_string())
+}
+
+/// An app for uvicorn and granian: `module:attr` as is; `module:factory()` as
+/// `["--factory", "module:factory"]` (they call the factory themselves).
+fn asgi_app(s: &Settings) -> Result<Vec<String>, String> {
+    let app = app(s)?;
+    Ok(match app.strip_suffix("()") {
+        Some(factory) => vec![factory.to_string(), "--factory".into()],
+        None => vec![app],
+    })
+}
+
+/// `--host H --port P`, or nothing when the port is left to the server (`"server"`).
+fn host_port(s: &Settings) -> Vec<String> {
+    match s.port.and_then(|p| p.number()) {
+        Some(port) => vec![
+            "--host".into(),
+            text(&s.host).to_string(),
+            "--port".into(),
+            port.to_string(),
+        ],
+        None => Vec::new(),
+    }
+}
+
+/// `on`/`off` of `access_log` for servers that only switch it: "off" or "false" is off,
+/// anything else on; `None` when unset.
+fn access_on(s: &Settings) -> Option<bool> {
+    s.access_log
+        .as_ref()
+        .map(|a| !matches!(a.0.to_ascii_lowercase().as_str(), "off" | "false"))
+}
+
 /// gunicorn's argv. Every value liftoff computed is passed as a flag, so what `plan`
-/// shows is what runs.
-fn gunicorn_argv(s: &Settings, workers: Option<u32>) -> Result<Vec<String>, String> {
-    let app = s.app.as_ref().ok_or("gunicorn needs `app`")?.0.clone();
+/// shows is what runs (`"server"` values are left to gunicorn's own configuration).
+fn gunicorn_argv(ctx: &Ctx) -> Result<Vec<String>, String> {
+    let s = ctx.s;
+    let app = app(s)?;
     let mut args = Vec::new();
     let mut flag = |name: &str, value: String| args.extend([name.to_string(), value]);
     if let Some(config) = &s.gunicorn_config {
         flag("-c", config.0.clone());
     }
-    flag("--bind", bind(text(&s.host), s.port.map_or(0, |p| p.0)));
-    if let Some(workers) = workers {
+    if let Some(port) = s.port.and_then(|p| p.number()) {
+        flag("--bind", bind(text(&s.host), port));
+    }
+    if let Some(workers) = ctx.workers {
         flag("--workers", workers.to_string());
     }
     if let Some(threads) = s.threads {
@@ -182,28 +382,22 @@ fn gunicorn_argv(s: &Settings, workers: Option<u32>) -> Result<Vec<String>, Stri
     Ok(args)
 }
 
-/// `flask run`'s argv. Debug and reload are always explicit, so a stray `FLASK_DEBUG` or
-/// `FLASK_RUN_RELOAD` in the environment cannot change what the profile says.
-fn flask_argv(s: &Settings, _workers: Option<u32>) -> Result<Vec<String>, String> {
+/// `flask run`'s argv. Reload is always explicit, so a stray `FLASK_RUN_RELOAD` cannot
+/// change what the profile says; debug only when liftoff's layers set it, so the app's
+/// own `FLASK_DEBUG` (`.flaskenv`) decides otherwise.
+fn flask_argv(ctx: &Ctx) -> Result<Vec<String>, String> {
+    let s = ctx.s;
     let mut args = Vec::new();
     if let Some(app) = &s.app {
         args.extend(["--app".into(), app.0.clone()]);
     }
-    args.push(
-        if s.debug == Some(true) {
-            "--debug"
-        } else {
-            "--no-debug"
-        }
-        .into(),
-    );
-    args.extend([
-        "run".into(),
-        "--host".into(),
-        text(&s.host).to_string(),
-        "--port".into(),
-        s.port.map_or(0, |p| p.0).to_string(),
-    ]);
+    match s.debug {
+        Some(true) => args.push("--debug".into()),
+        Some(false) => args.push("--no-debug".into()),
+        None => {}
+    }
+    args.push("run".into());
+    args.extend(host_port(s));
     args.push(
         if s.reload == Some(true) {
             "--reload"
@@ -212,6 +406,82 @@ fn flask_argv(s: &Settings, _workers: Option<u32>) -> Result<Vec<String>, String
         }
         .into(),
     );
+    Ok(args)
+}
+
+/// uvicorn's argv: the app, the address, the workers (not with reload, which runs one),
+/// and the timeouts it has. uvicorn has no graceful limit of its own, so
+/// `graceful_timeout` (25 s by default) keeps its drain inside the stop timeout.
+fn uvicorn_argv(ctx: &Ctx) -> Result<Vec<String>, String> {
+    let s = ctx.s;
+    let mut args = asgi_app(s)?;
+    args.extend(host_port(s));
+    let reload = s.reload == Some(true);
+    if let (Some(workers), false) = (ctx.workers, reload) {
+        args.extend(["--workers".into(), workers.to_string()]);
+    }
+    if reload {
+        args.push("--reload".into());
+    }
+    if let Some(graceful) = s.graceful_timeout {
+        args.extend(["--timeout-graceful-shutdown".into(), seconds(graceful)]);
+    }
+    if let Some(keepalive) = s.keepalive {
+        args.extend(["--timeout-keep-alive".into(), seconds(keepalive)]);
+    }
+    match access_on(s) {
+        Some(true) => args.push("--access-log".into()),
+        Some(false) => args.push("--no-access-log".into()),
+        None => {}
+    }
+    Ok(args)
+}
+
+/// granian's argv: the interface is always passed (granian's default, rsgi, serves
+/// neither WSGI nor ASGI apps), reload both ways, and `--workers-kill-timeout` from
+/// `graceful_timeout`, since granian has no limit of its own.
+fn granian_argv(ctx: &Ctx) -> Result<Vec<String>, String> {
+    let s = ctx.s;
+    let mut args = asgi_app(s)?;
+    let interface = s.interface.unwrap_or(Interface::Asgi);
+    args.extend(["--interface".into(), interface.to_string()]);
+    args.extend(host_port(s));
+    if let Some(workers) = ctx.workers {
+        args.extend(["--workers".into(), workers.to_string()]);
+    }
+    if let (Some(threads), Interface::Wsgi) = (s.threads, interface) {
+        args.extend(["--blocking-threads".into(), threads.0.to_string()]);
+    }
+    args.push(
+        if s.reload == Some(true) {
+            "--reload"
+        } else {
+            "--no-reload"
+        }
+        .into(),
+    );
+    if let Some(graceful) = s.graceful_timeout {
+        args.extend(["--workers-kill-timeout".into(), seconds(graceful)]);
+    }
+    match access_on(s) {
+        Some(true) => args.push("--access-log".into()),
+        Some(false) => args.push("--no-access-log".into()),
+        None => {}
+    }
+    Ok(args)
+}
+
+/// `python manage.py runserver HOST:PORT`, `--noreload` when reload is off. Django has no
+/// graceful stop here: the development server ends within a second.
+fn runserver_argv(ctx: &Ctx) -> Result<Vec<String>, String> {
+    let s = ctx.s;
+    let mut args = vec!["manage.py".to_string(), "runserver".to_string()];
+    if let Some(port) = s.port.and_then(|p| p.number()) {
+        args.push(bind(text(&s.host), port));
+    }
+    if s.reload != Some(true) {
+        args.push("--noreload".into());
+    }
     Ok(args)
 }
 
@@ -227,141 +497,4 @@ fn flask_warning(s: &Settings) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::plan::values::{Count, Port, Text};
-    use std::time::Duration;
-
-    /// gunicorn settings with only the required parts and the defaults.
-    fn gunicorn() -> Settings {
-        Settings {
-            app: Some(Text("app:create_app()".into())),
-            host: Some(Text("0.0.0.0".into())),
-            port: Some(Port(8000)),
-            graceful_timeout: Some(Dur(Duration::from_secs(25))),
-            reload: Some(false),
-            ..Settings::default()
-        }
-    }
-
-    #[test]
-    fn gunicorn_argv_has_only_what_is_set() {
-        assert_eq!(
-            gunicorn_argv(&gunicorn(), Some(5)).unwrap().join(" "),
-            "--bind 0.0.0.0:8000 --workers 5 --graceful-timeout 25 app:create_app()"
-        );
-        let full = Settings {
-            gunicorn_config: Some(Text("gunicorn.conf.py".into())),
-            host: Some(Text("::".into())),
-            threads: Some(Count(4)),
-            worker_class: Some(Text("gthread".into())),
-            timeout: Some(Dur(Duration::from_millis(30_500))),
-            keepalive: Some(Dur(Duration::from_secs(125))),
-            worker_tmp_dir: Some(Text("/dev/shm".into())),
-            access_log: Some(Text("-".into())),
-            reload: Some(true),
-            ..gunicorn()
-        };
-        assert_eq!(
-            gunicorn_argv(&full, Some(5)).unwrap().join(" "),
-            "-c gunicorn.conf.py --bind [::]:8000 --workers 5 --threads 4 --worker-class gthread \
-             --timeout 31 --graceful-timeout 25 --keep-alive 125 --worker-tmp-dir /dev/shm \
-             --access-logfile - --reload app:create_app()"
-        );
-        let no_app = Settings {
-            app: None,
-            ..gunicorn()
-        };
-        assert!(gunicorn_argv(&no_app, Some(1)).is_err());
-    }
-
-    #[test]
-    fn flask_argv_is_always_explicit_about_debug_and_reload() {
-        let f = Settings {
-            app: Some(Text("app:create_app()".into())),
-            host: Some(Text("127.0.0.1".into())),
-            port: Some(Port(8080)),
-            reload: Some(true),
-            debug: Some(false),
-            ..Settings::default()
-        };
-        assert_eq!(
-            flask_argv(&f, None).unwrap().join(" "),
-            "--app app:create_app() --no-debug run --host 127.0.0.1 --port 8080 --reload"
-        );
-        let f = Settings {
-            app: None,
-            reload: Some(false),
-            debug: Some(true),
-            ..f
-        };
-        assert_eq!(
-            flask_argv(&f, None).unwrap().join(" "),
-            "--debug run --host 127.0.0.1 --port 8080 --no-reload"
-        );
-    }
-
-    #[test]
-    fn flask_debug_off_loopback_is_warned_about() {
-        let on = |host: &str, debug| Settings {
-            host: Some(Text(host.into())),
-            debug: Some(debug),
-            ..Settings::default()
-        };
-        let warning = flask_warning(&on("0.0.0.0", true)).unwrap();
-        assert!(
-            warning.contains("debug mode on 0.0.0.0 exposes Werkzeug's debugger"),
-            "{warning}"
-        );
-        assert_eq!(flask_warning(&on("127.0.0.1", true)), None);
-        assert_eq!(flask_warning(&on("0.0.0.0", false)), None);
-    }
-
-    #[test]
-    fn ipv6_hosts_are_bracketed() {
-        assert_eq!(bind("::", 80), "[::]:80");
-        assert_eq!(bind("[::1]", 80), "[::1]:80");
-        assert_eq!(bind("127.0.0.1", 80), "127.0.0.1:80");
-    }
-
-    #[test]
-    fn every_kind_has_a_row_and_defaults_name_real_keys_that_parse() {
-        for kind in ServerKind::ALL {
-            let row = kind.row();
-            assert_eq!(row.kind, *kind);
-            for (key, value) in row.defaults {
-                let k = crate::plan::keys::find(key).unwrap_or_else(|| panic!("{kind}: {key}"));
-                assert!(
-                    matches!(k.default, crate::plan::keys::Default::Server),
-                    "{kind}: {key}"
-                );
-                let mut merged = crate::plan::layers::Merged::default();
-                merged.add_default(k.name, value);
-                let (_, problems) = merged.settings();
-                assert!(problems.is_empty(), "{kind}: {key} = {value}: {problems:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn tables_rewrite_as_documented() {
-        let fwd = Rewrite::Forward;
-        let gunicorn = gunicorn_signals();
-        let flask = flask_signals();
-        let rows = [
-            (Signal::TERM, fwd(Signal::TERM), fwd(Signal::TERM)),
-            (Signal::QUIT, fwd(Signal::QUIT), fwd(Signal::TERM)),
-            (Signal::HUP, fwd(Signal::HUP), Rewrite::Ignore),
-            (Signal::TTIN, fwd(Signal::TTIN), Rewrite::Ignore),
-            (Signal::USR1, fwd(Signal::USR1), Rewrite::Ignore),
-            (Signal::USR2, Rewrite::Ignore, Rewrite::Ignore),
-            (Signal::WINCH, fwd(Signal::WINCH), Rewrite::Ignore),
-        ];
-        for (received, by_gunicorn, by_flask) in rows {
-            assert_eq!(gunicorn.apply(received), by_gunicorn, "gunicorn {received}");
-            assert_eq!(flask.apply(received), by_flask, "flask {received}");
-        }
-        assert_eq!(gunicorn.resend_stop_after(), Some(Duration::from_secs(2)));
-        assert_eq!(flask.resend_stop_after(), None);
-    }
-}
+mod tests;

@@ -100,16 +100,38 @@ fn whole_number(value: &Value) -> Option<i64> {
     }
 }
 
-/// A TCP port, 1 to 65535 (0 would bind a random port nobody can find).
+/// A TCP port, 1 to 65535 (0 would bind a random port nobody can find), or `"server"`:
+/// liftoff passes no address, and the server's own configuration decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Port(pub u16);
+pub enum Port {
+    /// This port.
+    Number(u16),
+    /// The server's own configuration (a `gunicorn.conf.py` `bind`).
+    Server,
+}
+
+impl Port {
+    /// The port, unless the server's configuration decides.
+    pub fn number(self) -> Option<u16> {
+        match self {
+            Port::Number(n) => Some(n),
+            Port::Server => None,
+        }
+    }
+}
 
 impl FromValue for Port {
-    const EXPECTED: &'static str = "a port number from 1 to 65535";
+    const EXPECTED: &'static str = "a port number from 1 to 65535, or \"server\"";
 
     fn from_value(value: &Value) -> Result<Port, Option<String>> {
+        if value
+            .as_str()
+            .is_some_and(|s| s.trim().eq_ignore_ascii_case("server"))
+        {
+            return Ok(Port::Server);
+        }
         match whole_number(value).map(u16::try_from) {
-            Some(Ok(port)) if port > 0 => Ok(Port(port)),
+            Some(Ok(port)) if port > 0 => Ok(Port::Number(port)),
             _ => Err(None),
         }
     }
@@ -174,21 +196,25 @@ impl fmt::Display for Dur {
     }
 }
 
-/// `workers`: `"auto"` (fit the container) or a number.
+/// `workers`: `"auto"` (fit the container), a number, or `"server"` (the server's own
+/// configuration decides; liftoff passes none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkerCount {
     /// Sized to the container's CPUs and memory.
     Auto,
     /// Exactly this many.
     Fixed(u32),
+    /// Left to the server's own configuration.
+    Server,
 }
 
 impl FromValue for WorkerCount {
-    const EXPECTED: &'static str = "\"auto\" or a number of workers from 1";
+    const EXPECTED: &'static str = "\"auto\", a number of workers from 1, or \"server\"";
 
     fn from_value(value: &Value) -> Result<WorkerCount, Option<String>> {
         match value {
             Value::String(s) if s.trim().eq_ignore_ascii_case("auto") => Ok(WorkerCount::Auto),
+            Value::String(s) if s.trim().eq_ignore_ascii_case("server") => Ok(WorkerCount::Server),
             other => Count::from_value(other).map(|c| WorkerCount::Fixed(c.0)),
         }
     }
@@ -200,6 +226,7 @@ impl fmt::Display for WorkerCount {
         match self {
             WorkerCount::Auto => f.write_str("auto"),
             WorkerCount::Fixed(n) => write!(f, "{n}"),
+            WorkerCount::Server => f.write_str("server"),
         }
     }
 }
@@ -435,8 +462,24 @@ word_enum!(
         Gunicorn = "gunicorn",
         /// The Flask development server (the `dev` profile).
         Flask = "flask",
+        /// uvicorn, for ASGI apps (FastAPI).
+        Uvicorn = "uvicorn",
+        /// Django: `manage.py runserver` for `dev`, gunicorn (or uvicorn for ASGI) otherwise.
+        Django = "django",
+        /// granian, for WSGI or ASGI apps.
+        Granian = "granian",
         /// Any argv (`command = [...]`).
         Command = "command",
+    }
+);
+
+word_enum!(
+    /// The interface between server and app.
+    Interface {
+        /// WSGI (Flask, Django's `wsgi.py`).
+        Wsgi = "wsgi",
+        /// ASGI (FastAPI, Django's `asgi.py`).
+        Asgi = "asgi",
     }
 );
 
@@ -570,11 +613,12 @@ mod tests {
 
     #[test]
     fn numbers_take_integers_or_digit_strings_only() {
-        assert_eq!(Port::from_value(&v("8000")), Ok(Port(8000)));
+        assert_eq!(Port::from_value(&v("8000")), Ok(Port::Number(8000)));
         assert_eq!(
             Port::from_value(&Value::String("8000".into())),
-            Ok(Port(8000))
+            Ok(Port::Number(8000))
         );
+        assert_eq!(Port::from_value(&v("server")), Ok(Port::Server));
         for bad in ["0", "65536", "-1", "eighty", "+80", " 80", "80.0"] {
             assert!(
                 Port::from_value(&Value::String(bad.into())).is_err(),
@@ -594,6 +638,10 @@ mod tests {
         assert_eq!(WorkerCount::from_value(&v("auto")), Ok(WorkerCount::Auto));
         assert_eq!(WorkerCount::from_value(&v("AUTO")), Ok(WorkerCount::Auto));
         assert_eq!(WorkerCount::from_value(&v("5")), Ok(WorkerCount::Fixed(5)));
+        assert_eq!(
+            WorkerCount::from_value(&v("server")),
+            Ok(WorkerCount::Server)
+        );
         for bad in ["0", "-2", "lots", "2.5"] {
             assert!(WorkerCount::from_value(&v(bad)).is_err(), "{bad}");
         }

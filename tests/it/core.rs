@@ -273,7 +273,7 @@ fn configuration_errors_are_one_clear_line_and_exit_78() {
         (
             "[prod]\napp = \"a:b\"\nworkers = \"lots\"\n",
             &[],
-            "workers `lots` (from liftoff.toml [prod]): expected \"auto\" or a number of workers from 1",
+            "workers `lots` (from liftoff.toml [prod]): expected \"auto\", a number of workers from 1, or \"server\"",
         ),
         (
             "[prod]\napp = \"a:b\"\n",

@@ -8,6 +8,7 @@
 
 mod exits;
 mod forwarding;
+mod kinds;
 mod logging;
 mod modes;
 mod orphans;

@@ -97,11 +97,11 @@ fn each_layer_beats_the_one_below() {
         settings(Some(&dir.file()), vars, flags, "prod")
             .unwrap()
             .port
-            .map(|p| p.0)
+            .and_then(|p| p.number())
     };
     let prod = settings(Some(&dir.file()), &[], vec![], "prod").unwrap();
     assert_eq!(
-        prod.port.map(|p| p.0),
+        prod.port.and_then(|p| p.number()),
         Some(8001),
         "file [prod] beats [default]/built-in"
     );
@@ -165,7 +165,7 @@ fn selecting_variables_never_select_a_profile() {
         ("ENVIRONMENT", "local"),
     ];
     let prod = settings(Some(&dir.file()), &vars, vec![], "prod").unwrap();
-    assert_eq!(prod.port.map(|p| p.0), Some(8001));
+    assert_eq!(prod.port.and_then(|p| p.number()), Some(8001));
 }
 
 #[test]
@@ -178,7 +178,7 @@ fn the_file_comes_from_the_flag_then_the_variable() {
         settings(file, &vars, vec![], "prod")
             .unwrap()
             .port
-            .map(|p| p.0)
+            .and_then(|p| p.number())
     };
     assert_eq!(port(None), Some(2));
     assert_eq!(port(Some(&one.file())), Some(1));
@@ -246,7 +246,7 @@ fn every_bad_value_names_the_key_what_was_given_what_is_expected_and_where() {
             &[
                 "workers `lots` (from ",
                 "liftoff.toml [prod])",
-                "expected \"auto\" or a number",
+                "expected \"auto\", a number",
             ],
         ),
         (
