@@ -165,11 +165,13 @@ pub static SERVERS: &[Server] = &[
 ];
 
 /// What the `dev` profile of a production server changes: loopback, liftoff's dev port,
-/// reload, and a development server's stop timeout.
+/// reload, and a development server's stop timeout, with a graceful limit inside it so a
+/// dev server drains rather than being killed.
 const DEV: &[(&str, &str)] = &[
     ("host", "127.0.0.1"),
     ("port", "8080"),
     ("reload", "true"),
+    ("graceful_timeout", "5s"),
     ("stop_timeout", "8s"),
 ];
 

@@ -5,6 +5,7 @@ mod architecture;
 mod core;
 mod entrypoint;
 mod health;
+mod kinds;
 mod limits;
 mod snapshots;
 mod supervise;
