@@ -145,9 +145,12 @@ pub fn merge(
     merged.add_default("server", &server.to_string());
     // The dev profile's own defaults go first: a default is only added where none is.
     let dev_defaults = row.dev.iter().filter(|_| dev);
-    for (key, value) in dev_defaults.chain(row.defaults) {
+    let dev_defaults = dev_defaults.map(|row| (row, Source::DevDefault));
+    for ((key, value), source) in
+        dev_defaults.chain(row.defaults.iter().map(|row| (row, Source::Default)))
+    {
         if let Some(key) = keys::find(key) {
-            merged.add_default(key.name, value);
+            merged.add_builtin(key.name, value, source);
         }
     }
     if engine == Engine::Gunicorn && Path::new(WORKER_TMP_DIR).is_dir() {
@@ -438,7 +441,11 @@ impl Resolver<'_> {
     /// The worker count, for servers liftoff sizes; `None` for the others.
     fn workers(&self, cwd: &Path) -> anyhow::Result<Option<workers::Workers>> {
         let sized = keys::find("workers").is_some_and(|k| k.applies_to(self.server));
-        if !sized || self.profile.is_none() {
+        // One process serves: runserver, and uvicorn's reloader (which warns about
+        // --workers and WEB_CONCURRENCY alike).
+        let one = self.engine == Engine::Runserver
+            || (self.engine == Engine::Uvicorn && self.s.reload == Some(true));
+        if !sized || one || self.profile.is_none() {
             return Ok(None);
         }
         let s = self.s;

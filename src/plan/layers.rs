@@ -31,6 +31,8 @@ pub const COMMAND_WORDS: &[&str] = &["run", "plan", "config", "check", "health",
 pub enum Source {
     /// liftoff's own default (the key table, or the server table).
     Default,
+    /// The `dev` profile's own default for its server (loopback, reload, short stop).
+    DevDefault,
     /// A table of the config file.
     File {
         /// The file, as found.
@@ -49,6 +51,7 @@ impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Source::Default => f.write_str("built-in default"),
+            Source::DevDefault => f.write_str("built-in default for dev"),
             Source::File { path, table } => write!(f, "{} [{table}]", path.display()),
             Source::Variable(name) => write!(f, "environment variable {name}"),
             Source::Flag(flag) => write!(f, "flag {flag}"),

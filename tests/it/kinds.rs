@@ -103,6 +103,21 @@ fn a_default_server_makes_prod_and_dev_run_it() {
         "app:app --host 127.0.0.1 --port 8080 --reload --timeout-graceful-shutdown 5"
     );
     assert_eq!(dev["stop_timeout_ms"], 8_000);
+    // The reloader runs one server and warns about WEB_CONCURRENCY: none is exported.
+    assert!(
+        dev["env"].get("WEB_CONCURRENCY").is_none(),
+        "{}",
+        dev["env"]
+    );
+    let explain = dir.run(&["config", "--explain", "dev"], &[]);
+    let explain = String::from_utf8_lossy(&explain.stdout);
+    assert!(
+        explain
+            .lines()
+            .any(|l| l.starts_with("graceful_timeout = \"5s\" ")
+                && l.ends_with("# built-in default for dev")),
+        "{explain}"
+    );
     let port = dir.plan(&["prod"], &[("PORT", "9001")]);
     assert!(args(&port).contains("--port 9001"), "{}", args(&port));
 }

@@ -74,15 +74,20 @@ impl Merged {
     /// Puts a built-in default below key `key`, where no layer set it (a table's default
     /// entries go below the layers' entries). `text` is written as a variable would be.
     pub fn add_default(&mut self, key: &'static str, text: &str) {
+        self.add_builtin(key, text, Source::Default);
+    }
+
+    /// [`Merged::add_default`] with the built-in source to name (`Default`, `DevDefault`).
+    pub fn add_builtin(&mut self, key: &'static str, text: &str, source: Source) {
         let value = parse_scalar(text);
         match (self.slots.get_mut(key), value) {
             (Some(Slot::Entries(entries)), Value::Table(defaults)) => {
                 for (name, value) in defaults {
-                    entries.entry(name).or_insert((value, Source::Default));
+                    entries.entry(name).or_insert((value, source.clone()));
                 }
             }
             (Some(_), _) => {}
-            (None, value) => self.set_value(key, &value, &Source::Default),
+            (None, value) => self.set_value(key, &value, &source),
         }
     }
 
@@ -199,14 +204,14 @@ impl Merged {
         self.slots
             .keys()
             .filter_map(|key| Some((*key, self.source(key)?)))
-            .filter(|(_, source)| **source != Source::Default)
+            .filter(|(_, source)| !matches!(source, Source::Default | Source::DevDefault))
     }
 }
 
 /// How high a source's layer is, to name a table's winning layer.
 fn rank(source: &Source) -> u8 {
     match source {
-        Source::Default => 0,
+        Source::Default | Source::DevDefault => 0,
         Source::File { table, .. } if table == "default" => 1,
         Source::File { .. } => 2,
         Source::Variable(_) => 3,
