@@ -89,11 +89,13 @@ container-test: dist
 # docker/Dockerfile.bin), for `COPY --from=localhost/liftoff-bin:VERSION /liftoff ...`.
 # `make bench`: liftoff against tini, dumb-init and catatonit (needs root); writes
 # docs/benchmarks.md and docs/img/benchmarks.png, raw output under bench/out.
+# `make bench-stops`: 100 loaded stops of gunicorn per scenario (plain, drain delay, slow
+# teardown) under the static build as PID 1; every one must exit 0 (about 8 minutes).
 STATIC_TARGET := x86_64-unknown-linux-musl
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 IMAGE_BIN := localhost/liftoff-bin:$(VERSION)
 
-.PHONY: static image-bin bench
+.PHONY: static image-bin bench bench-stops
 
 static:
 	rustup target list --installed | grep -qx $(STATIC_TARGET) || rustup target add $(STATIC_TARGET)
@@ -108,6 +110,9 @@ image-bin: static
 
 bench:
 	bench/bench.sh
+
+bench-stops: static venv
+	$(PYTHON) bench/stops.py target/$(STATIC_TARGET)/release/liftoff --count 100 --jobs 3 --json bench/out/stops.json
 
 # Wheels with the static build inside, one per architecture, each tagged manylinux2014
 # (glibc 2.17+, python:3.x-slim) and musllinux_1_2 (Alpine): a static binary needs nothing

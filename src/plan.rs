@@ -600,7 +600,7 @@ impl Resolver<'_> {
             stop_timeout: need(&s.stop_timeout, "stop_timeout")?.0,
             success_codes: s.success_codes.clone().unwrap_or_default().0,
             drain_delay: need(&s.drain_delay, "drain_delay")?.0,
-            forwarded_stop_is_success: self.engine.row().forwarded_stop_is_success,
+            forwarded_stop_is_success: (self.engine.row().reraises_stop)(ctx),
         })
     }
 
@@ -608,15 +608,16 @@ impl Resolver<'_> {
     /// < stop timeout < the platform's grace period.
     fn budget_warnings(&self, stop: &Stop) -> Vec<String> {
         let mut warnings = Vec::new();
-        let graceful = (self.engine == Engine::Gunicorn)
+        let production = matches!(
+            self.engine,
+            Engine::Gunicorn | Engine::Uvicorn | Engine::Granian
+        );
+        let graceful = production
             .then_some(self.s.graceful_timeout)
             .flatten()
             .map(|d| d.0);
-        warnings.extend(budget_warnings(
-            graceful,
-            stop.stop_timeout,
-            self.engine == Engine::Gunicorn,
-        ));
+        let server = production.then_some(self.engine.row().name);
+        warnings.extend(budget_warnings(graceful, stop.stop_timeout, server));
         warnings.extend(drain_warning(stop.drain_delay, graceful, stop.stop_timeout));
         warnings
     }
@@ -682,6 +683,13 @@ impl Resolver<'_> {
         } else {
             None
         };
+        // Exec would leave the server's own status: 143 after a clean stop.
+        let reraises = stop.forwarded_stop_is_success.then(|| {
+            format!(
+                "{} ends a clean stop killed by the stop signal, which liftoff reports as 0",
+                self.engine.row().name
+            )
+        });
         if let (Mode::Exec, Some(key)) = (set, needs_parent) {
             return Err(Failure::Config(format!(
                 "{key} (from {}) needs liftoff to stay the program's parent, but mode is exec (from {}); use mode = \"supervise\" or \"auto\", or remove {key}",
@@ -690,7 +698,13 @@ impl Resolver<'_> {
             ))
             .into());
         }
-        Ok(decide_mode(set, std::process::id() == 1, needs_parent))
+        let needs_parent =
+            needs_parent.map(|key| format!("{key} needs liftoff to stay the parent"));
+        Ok(decide_mode(
+            set,
+            std::process::id() == 1,
+            needs_parent.or(reraises),
+        ))
     }
 
     /// Keys set for this profile alone (by a flag or in its own table) that mean nothing
@@ -720,34 +734,37 @@ impl Resolver<'_> {
 }
 
 /// `auto` becomes supervise when liftoff is PID 1 (someone must reap and forward) or
-/// must stay the program's parent (`needs_parent` names the key), else exec (an init
-/// such as `docker run --init` already reaps and forwards).
-pub fn decide_mode(mode: Mode, pid1: bool, needs_parent: Option<&str>) -> (Mode, String) {
+/// must stay the program's parent (`needs_parent` says why), else exec (an init such as
+/// `docker run --init` already reaps and forwards).
+pub fn decide_mode(mode: Mode, pid1: bool, needs_parent: Option<String>) -> (Mode, String) {
     match (mode, pid1, needs_parent) {
         (Mode::Auto, true, _) => (Mode::Supervise, "auto: liftoff is PID 1".into()),
-        (Mode::Auto, false, Some(key)) => (
-            Mode::Supervise,
-            format!("auto: {key} needs liftoff to stay the parent"),
-        ),
+        (Mode::Auto, false, Some(why)) => (Mode::Supervise, format!("auto: {why}")),
         (Mode::Auto, false, None) => (Mode::Exec, "auto: liftoff is not PID 1".into()),
         (mode, _, _) => (mode, "set".into()),
     }
 }
 
-/// Warnings when gunicorn's graceful timeout is not below the stop timeout, or the stop
-/// timeout not below the platforms' 30 s (checked for gunicorn, whose defaults fill it).
-fn budget_warnings(graceful: Option<Duration>, stop: Duration, gunicorn: bool) -> Vec<String> {
+/// Warnings when a production server's graceful timeout is not below the stop timeout,
+/// or the stop timeout not below the platforms' 30 s (checked for the production
+/// servers, whose defaults fill it); `server` names the production server, if it is one.
+fn budget_warnings(
+    graceful: Option<Duration>,
+    stop: Duration,
+    server: Option<&str>,
+) -> Vec<String> {
     let mut warnings = Vec::new();
     if let Some(graceful) = graceful
         && graceful >= stop
     {
         warnings.push(format!(
-            "graceful_timeout ({}) is not below stop_timeout ({}): liftoff will SIGKILL gunicorn before it finishes draining; lower graceful_timeout",
+            "graceful_timeout ({}) is not below stop_timeout ({}): liftoff will SIGKILL {} before it finishes draining; lower graceful_timeout",
             Dur(graceful),
-            Dur(stop)
+            Dur(stop),
+            server.unwrap_or("the server")
         ));
     }
-    if gunicorn && stop >= servers::PLATFORM_GRACE {
+    if server.is_some() && stop >= servers::PLATFORM_GRACE {
         warnings.push(format!(
             "stop_timeout ({}) is not below the 30s that ECS and Kubernetes wait before SIGKILL: the platform will kill the container first",
             Dur(stop)
@@ -757,14 +774,14 @@ fn budget_warnings(graceful: Option<Duration>, stop: Duration, gunicorn: bool) -
 }
 
 /// Warns when the drain delay eats the stop budget: it counts inside the stop timeout,
-/// so delay + gunicorn's graceful timeout (or the delay alone) must stay below it.
+/// so delay + the server's graceful timeout (or the delay alone) must stay below it.
 fn drain_warning(drain: Duration, graceful: Option<Duration>, stop: Duration) -> Option<String> {
     if drain.is_zero() {
         return None;
     }
     match graceful {
         Some(graceful) if drain + graceful >= stop => Some(format!(
-            "drain_delay ({}) + graceful_timeout ({}) is not below stop_timeout ({}): the delay counts inside the stop timeout, so gunicorn would be killed before it finishes draining; lower one or raise stop_timeout",
+            "drain_delay ({}) + graceful_timeout ({}) is not below stop_timeout ({}): the delay counts inside the stop timeout, so the server would be killed before it finishes draining; lower one or raise stop_timeout",
             Dur(drain),
             Dur(graceful),
             Dur(stop)

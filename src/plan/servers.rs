@@ -38,6 +38,8 @@ pub struct Ctx<'a> {
 pub struct Server {
     /// Which.
     pub engine: Engine,
+    /// Its name in messages.
+    pub name: &'static str,
     /// Defaults of the keys whose default depends on the server, as variables write them.
     pub defaults: &'static [(&'static str, &'static str)],
     /// What the `dev` profile changes of them.
@@ -48,10 +50,10 @@ pub struct Server {
     pub argv: fn(&Ctx) -> Result<Vec<String>, String>,
     /// The signal table it starts from, before the user's `signals`.
     pub signals: fn(&Ctx) -> SignalTable,
-    /// A death by the very stop signal liftoff forwarded counts as a clean stop: uvicorn
-    /// (>= 0.29) re-raises SIGTERM after shutting down cleanly; `runserver --noreload`
-    /// has no handler for it.
-    pub forwarded_stop_is_success: bool,
+    /// Whether it ends even a clean stop killed by the stop signal, which liftoff (as its
+    /// parent) then reports as 0: a single uvicorn process (>= 0.29) re-raises SIGTERM
+    /// after shutting down cleanly; `runserver --noreload` has no handler for it.
+    pub reraises_stop: fn(&Ctx) -> bool,
     /// A warning about settings that are dangerous for it, if any.
     pub warning: fn(&Settings) -> Option<String>,
 }
@@ -65,6 +67,7 @@ pub struct Server {
 pub static SERVERS: &[Server] = &[
     Server {
         engine: Engine::Gunicorn,
+        name: "gunicorn",
         defaults: &[
             ("program", "gunicorn"),
             ("host", "0.0.0.0"),
@@ -78,11 +81,12 @@ pub static SERVERS: &[Server] = &[
         install: "pip install gunicorn",
         argv: gunicorn_argv,
         signals: gunicorn_signals,
-        forwarded_stop_is_success: false,
+        reraises_stop: |_| false,
         warning: |_| None,
     },
     Server {
         engine: Engine::Flask,
+        name: "flask run",
         defaults: &[
             ("program", "flask"),
             ("host", "127.0.0.1"),
@@ -95,11 +99,12 @@ pub static SERVERS: &[Server] = &[
         install: "pip install flask",
         argv: flask_argv,
         signals: |_| reloader_signals(),
-        forwarded_stop_is_success: false,
+        reraises_stop: |_| false,
         warning: flask_warning,
     },
     Server {
         engine: Engine::Uvicorn,
+        name: "uvicorn",
         defaults: &[
             ("program", "uvicorn"),
             ("host", "0.0.0.0"),
@@ -113,11 +118,12 @@ pub static SERVERS: &[Server] = &[
         install: "pip install uvicorn",
         argv: uvicorn_argv,
         signals: uvicorn_signals,
-        forwarded_stop_is_success: true,
+        reraises_stop: uvicorn_reraises,
         warning: |_| None,
     },
     Server {
         engine: Engine::Granian,
+        name: "granian",
         defaults: &[
             ("program", "granian"),
             ("host", "0.0.0.0"),
@@ -132,11 +138,12 @@ pub static SERVERS: &[Server] = &[
         install: "pip install granian (granian[reload] for reload)",
         argv: granian_argv,
         signals: granian_signals,
-        forwarded_stop_is_success: false,
+        reraises_stop: |_| false,
         warning: |_| None,
     },
     Server {
         engine: Engine::Runserver,
+        name: "runserver",
         defaults: &[
             ("program", "python"),
             ("host", "127.0.0.1"),
@@ -149,17 +156,18 @@ pub static SERVERS: &[Server] = &[
         install: "pip install django, and a python on PATH",
         argv: runserver_argv,
         signals: |_| reloader_signals(),
-        forwarded_stop_is_success: true,
+        reraises_stop: |ctx| ctx.s.reload != Some(true),
         warning: |_| None,
     },
     Server {
         engine: Engine::Command,
+        name: "the command",
         defaults: &[("stop_timeout", "8s"), ("signal_target", "group")],
         dev: &[],
         install: "",
         argv: |_| Ok(Vec::new()),
         signals: |_| SignalTable::empty(),
-        forwarded_stop_is_success: false,
+        reraises_stop: |_| false,
         warning: |_| None,
     },
 ];
@@ -203,10 +211,6 @@ impl Engine {
 /// The platform grace period the stop timeout must stay under (ECS and Kubernetes).
 pub const PLATFORM_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// How long after the first stop signal gunicorn gets the same signal once more; see
-/// `SignalTable::resend_stop_after`.
-const GUNICORN_RESEND_STOP_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
-
 /// gunicorn's master handles TERM, INT, QUIT, HUP, TTIN, TTOU, USR1 and WINCH itself;
 /// only USR2 is dropped, because a binary upgrade forks a new master under the old one,
 /// which a supervisor would take for the server dying. uvicorn's workers ignore the
@@ -215,7 +219,6 @@ const GUNICORN_RESEND_STOP_AFTER: std::time::Duration = std::time::Duration::fro
 fn gunicorn_signals(ctx: &Ctx) -> SignalTable {
     let mut table = SignalTable::empty();
     table.set(Signal::USR2, Rewrite::Ignore);
-    table.set_resend_stop_after(Some(GUNICORN_RESEND_STOP_AFTER));
     if text(&ctx.s.worker_class)
         .to_ascii_lowercase()
         .contains("uvicorn")
@@ -437,6 +440,12 @@ fn uvicorn_argv(ctx: &Ctx) -> Result<Vec<String>, String> {
         None => {}
     }
     Ok(args)
+}
+
+/// A single uvicorn process re-raises SIGTERM after a clean stop; its `--workers`
+/// supervisor and its reloader exit 0.
+fn uvicorn_reraises(ctx: &Ctx) -> bool {
+    ctx.s.reload != Some(true) && ctx.workers.is_none_or(|n| n <= 1)
 }
 
 /// granian's argv: the interface is always passed (granian's default, rsgi, serves

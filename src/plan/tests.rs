@@ -15,7 +15,7 @@ fn auto_mode_supervises_as_pid_1_or_for_a_drain_delay() {
     ];
     for (mode, pid1, needs_parent, want) in rows {
         assert_eq!(
-            decide_mode(mode, pid1, needs_parent).0,
+            decide_mode(mode, pid1, needs_parent.map(String::from)).0,
             want,
             "{mode} pid1={pid1} needs_parent={needs_parent:?}"
         );
@@ -70,13 +70,19 @@ fn env_changes_replace_and_add() {
 #[test]
 fn budget_warnings_fire_only_out_of_order() {
     let s = Duration::from_secs;
-    assert!(budget_warnings(Some(s(25)), s(28), true).is_empty());
-    assert_eq!(budget_warnings(Some(s(30)), s(28), true).len(), 1);
-    assert_eq!(budget_warnings(Some(s(25)), s(40), true).len(), 1);
-    assert_eq!(budget_warnings(Some(s(45)), s(40), true).len(), 2);
+    let uvicorn = Some("uvicorn");
+    assert!(budget_warnings(Some(s(25)), s(28), uvicorn).is_empty());
+    let late = budget_warnings(Some(s(30)), s(28), uvicorn);
+    assert_eq!(late.len(), 1);
+    assert!(late[0].contains("liftoff will SIGKILL uvicorn"), "{late:?}");
+    assert_eq!(budget_warnings(Some(s(25)), s(40), uvicorn).len(), 1);
+    assert_eq!(
+        budget_warnings(Some(s(45)), s(40), Some("gunicorn")).len(),
+        2
+    );
     assert!(
-        budget_warnings(None, s(40), false).is_empty(),
-        "only gunicorn's budget is checked"
+        budget_warnings(None, s(40), None).is_empty(),
+        "only production servers' budgets are checked"
     );
 }
 

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
-use std::time::Duration;
 
 use super::Signal;
 
@@ -57,7 +56,6 @@ impl Rewrite {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SignalTable {
     rewrites: BTreeMap<Signal, Rewrite>,
-    resend_stop_after: Option<Duration>,
 }
 
 #[cfg_attr(
@@ -98,17 +96,6 @@ impl SignalTable {
     /// The explicit entries, in signal-number order.
     pub fn iter(&self) -> impl Iterator<Item = (Signal, Rewrite)> + '_ {
         self.rewrites.iter().map(|(from, to)| (*from, *to))
-    }
-
-    /// Sets (or clears) the delay of [`SignalTable::resend_stop_after`].
-    pub fn set_resend_stop_after(&mut self, after: Option<Duration>) {
-        self.resend_stop_after = after;
-    }
-
-    /// When set, the forwarded stop signal is sent once more this long after the
-    /// first, if the child is still running (a server row decides; see `servers.rs`).
-    pub fn resend_stop_after(&self) -> Option<Duration> {
-        self.resend_stop_after
     }
 }
 

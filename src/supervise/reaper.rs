@@ -166,9 +166,6 @@ fn send(main_pid: i32, to: SignalTarget, signal: Signal, cause: Cause) {
             "second stop signal: skipped the rest of the drain delay and sent the stop signal";
             pid = main_pid, target = to, signal = signal
         ),
-        Cause::Resend => {
-            debug!("sent the stop signal again"; pid = main_pid, target = to, signal = signal)
-        }
     }
 }
 

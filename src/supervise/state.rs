@@ -73,8 +73,6 @@ pub enum Cause {
     DrainDelayOver,
     /// A second shutdown signal cut the drain delay short.
     DrainDelaySkipped,
-    /// The stop signal again, in case the child lost the first (gunicorn).
-    Resend,
 }
 
 /// Why everything liftoff started is being signalled, for the log and the tests.
@@ -124,11 +122,10 @@ enum Phase {
         deadline: Instant,
         signal: Signal,
     },
-    /// A shutdown signal was forwarded; SIGKILL at `deadline`, maybe a resend before.
-    Stopping {
-        deadline: Instant,
-        resend: Option<(Instant, Signal)>,
-    },
+    /// A shutdown signal was forwarded; SIGKILL at `deadline`. It is sent once: a
+    /// server that lost it would be killed at the deadline, and a repeat can kill one
+    /// that is already exiting cleanly (Python resets its handlers before teardown).
+    Stopping { deadline: Instant },
     /// The main child exited with `code` and everything left got SIGTERM; SIGKILL for
     /// whatever is still there at `deadline`.
     Draining { code: i32, deadline: Instant },
@@ -183,10 +180,7 @@ impl State {
             Phase::Delaying {
                 until, deadline, ..
             } => Some(until.min(deadline)),
-            Phase::Stopping { deadline, resend } => {
-                Some(resend.map_or(deadline, |(at, _)| at.min(deadline)))
-            }
-            Phase::Draining { deadline, .. } => Some(deadline),
+            Phase::Stopping { deadline } | Phase::Draining { deadline, .. } => Some(deadline),
             Phase::Killed { again, .. } => Some(again),
         }
     }
@@ -225,13 +219,13 @@ impl State {
             }
             Phase::Running if shutdown => {
                 let deadline = later(now, self.policy.stop_timeout);
-                vec![self.stop(signal, deadline, now, Cause::Forward)]
+                vec![self.stop(signal, deadline, Cause::Forward)]
             }
             Phase::Delaying {
                 deadline,
                 signal: held,
                 ..
-            } if shutdown => vec![self.stop(held, deadline, now, Cause::DrainDelaySkipped)],
+            } if shutdown => vec![self.stop(held, deadline, Cause::DrainDelaySkipped)],
             Phase::Running | Phase::Delaying { .. } | Phase::Stopping { .. } if !shutdown => {
                 vec![self.forward(signal, Cause::Forward)]
             }
@@ -309,7 +303,7 @@ impl State {
         }
     }
 
-    /// A deadline passed: resend, or SIGKILL everything (again).
+    /// A deadline passed: the held stop signal, or SIGKILL everything (again).
     fn on_timer(&mut self, now: Instant) -> Vec<Action> {
         match self.phase {
             Phase::Delaying { deadline, .. } | Phase::Stopping { deadline, .. }
@@ -321,17 +315,7 @@ impl State {
                 until,
                 deadline,
                 signal,
-            } if now >= until => vec![self.stop(signal, deadline, now, Cause::DrainDelayOver)],
-            Phase::Stopping {
-                deadline,
-                resend: Some((at, signal)),
-            } if now >= at => {
-                self.phase = Phase::Stopping {
-                    deadline,
-                    resend: None,
-                };
-                vec![self.forward(signal, Cause::Resend)]
-            }
+            } if now >= until => vec![self.stop(signal, deadline, Cause::DrainDelayOver)],
             Phase::Draining { code, deadline } if now >= deadline => {
                 vec![self.kill_all(Some(code), now, KillCause::DrainTimeout)]
             }
@@ -347,16 +331,9 @@ impl State {
         }
     }
 
-    /// Forwards the stop `signal` now, with SIGKILL at `deadline` and, for servers that
-    /// need it, the same signal once more before that.
-    fn stop(&mut self, signal: Signal, deadline: Instant, now: Instant, cause: Cause) -> Action {
-        let resend = self
-            .policy
-            .table
-            .resend_stop_after()
-            .map(|after| (later(now, after), signal))
-            .filter(|(at, _)| *at < deadline);
-        self.phase = Phase::Stopping { deadline, resend };
+    /// Forwards the stop `signal` now, with SIGKILL at `deadline`.
+    fn stop(&mut self, signal: Signal, deadline: Instant, cause: Cause) -> Action {
+        self.phase = Phase::Stopping { deadline };
         self.sent_stop = Some(signal);
         self.forward(signal, cause)
     }

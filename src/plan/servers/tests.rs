@@ -331,11 +331,6 @@ fn tables_rewrite_as_documented() {
             "granian {received}"
         );
     }
-    assert_eq!(
-        gunicorn_signals(&one).resend_stop_after(),
-        Some(Duration::from_secs(2))
-    );
-    assert_eq!(reloader_signals().resend_stop_after(), None);
     let uvicorn_workers = Settings {
         worker_class: Some(Text("uvicorn_worker.UvicornWorker".into())),
         ..Settings::default()

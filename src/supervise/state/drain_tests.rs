@@ -114,21 +114,20 @@ fn a_second_shutdown_signal_skips_the_delay_and_a_third_kills() {
 }
 
 #[test]
-fn gunicorn_gets_its_resend_counted_from_the_forward() {
+fn after_the_drain_delay_the_stop_signal_goes_once() {
     let t0 = Instant::now();
     let mut s = state(gunicorn_table(), Child);
     s.handle(Event::Signal(Signal::TERM), t0);
-    s.handle(Event::Timer, at(t0, 5.0));
+    assert_eq!(
+        s.handle(Event::Timer, at(t0, 5.0)),
+        [send(Child, Signal::TERM, Cause::DrainDelayOver)]
+    );
     assert_eq!(
         s.deadline(),
-        Some(at(t0, 7.0)),
-        "resend 2 s after the forward"
+        Some(t0 + STOP),
+        "the stop deadline counts from t0"
     );
-    assert_eq!(
-        s.handle(Event::Timer, at(t0, 7.0)),
-        [send(Child, Signal::TERM, Cause::Resend)]
-    );
-    assert_eq!(s.deadline(), Some(t0 + STOP));
+    assert_eq!(s.handle(Event::Timer, at(t0, 7.0)), []);
 }
 
 #[test]

@@ -43,12 +43,10 @@ fn kill_all(signal: Signal, cause: KillCause) -> Action {
 
 use SignalTarget::{Child, Group};
 
-/// gunicorn's built-in table (plan/servers.rs): USR2 dropped, the stop signal resent
-/// after 2 s.
+/// gunicorn's built-in table (plan/servers.rs): USR2 dropped.
 pub(super) fn gunicorn_table() -> SignalTable {
     let mut table = SignalTable::empty();
     table.set(Signal::USR2, Rewrite::Ignore);
-    table.set_resend_stop_after(Some(Duration::from_secs(2)));
     table
 }
 
@@ -270,40 +268,25 @@ fn stop_deadline_kills_everything() {
 }
 
 #[test]
-fn gunicorn_gets_the_stop_signal_once_more_in_case_it_lost_it() {
+fn the_stop_signal_goes_once_and_a_server_that_ignores_it_is_killed_at_the_deadline() {
+    // A second TERM reaching gunicorn while Python tears down (handlers back to their
+    // defaults) killed a master that was exiting 0: the stop signal is never repeated.
     let t0 = Instant::now();
-    let mut s = state(gunicorn_table(), Child);
-    s.handle(Event::Signal(Signal::INT), t0);
-    assert_eq!(s.deadline(), Some(at(t0, 2.0)), "the resend comes first");
-    assert_eq!(
-        s.handle(Event::Timer, at(t0, 2.0)),
-        [send(Child, Signal::INT, Cause::Resend)]
-    );
-    assert_eq!(s.deadline(), Some(t0 + STOP), "then the stop deadline");
-    assert_eq!(s.handle(Event::Timer, at(t0, 5.0)), [], "only once");
-    assert_eq!(
-        s.handle(Event::Timer, at(t0, 10.0)),
-        [kill_all(Signal::KILL, KillCause::StopTimeout)]
-    );
-}
-
-#[test]
-fn no_resend_when_the_stop_timeout_comes_first_or_the_table_has_none() {
-    let t0 = Instant::now();
-    let policy = Policy {
-        target: Child,
-        table: gunicorn_table(),
-        stop_timeout: Duration::from_secs(1),
-        success_codes: Vec::new(),
-        drain_delay: Duration::ZERO,
-        forwarded_stop_is_success: false,
-    };
-    let mut s = State::new(policy, MAIN);
-    s.handle(Event::Signal(Signal::TERM), t0);
-    assert_eq!(s.deadline(), Some(at(t0, 1.0)));
-    let mut s = state(flask_table(), Group);
-    s.handle(Event::Signal(Signal::TERM), t0);
-    assert_eq!(s.deadline(), Some(t0 + STOP));
+    for table in [gunicorn_table(), flask_table()] {
+        let mut s = state(table, Child);
+        assert_eq!(
+            s.handle(Event::Signal(Signal::TERM), t0),
+            [send(Child, Signal::TERM, Cause::Forward)]
+        );
+        assert_eq!(s.deadline(), Some(t0 + STOP), "nothing before the deadline");
+        for woken in [0.5, 2.0, 5.0, 9.9] {
+            assert_eq!(s.handle(Event::Timer, at(t0, woken)), [], "at {woken} s");
+        }
+        assert_eq!(
+            s.handle(Event::Timer, at(t0, 10.0)),
+            [kill_all(Signal::KILL, KillCause::StopTimeout)]
+        );
+    }
 }
 
 #[test]

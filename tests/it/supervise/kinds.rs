@@ -137,6 +137,28 @@ fn a_single_uvicorn_that_reraises_the_forwarded_term_still_exits_0() {
 }
 
 #[test]
+fn not_as_pid_1_a_single_uvicorn_is_supervised_so_a_clean_stop_still_exits_0() {
+    // Exec would hand the terminal uvicorn's own 143; auto mode stays its parent instead.
+    let port = support::free_port();
+    let text =
+        default_table("uvicorn", "app:app", &fixture("fastapi_app")) + "[prod]\nworkers = 1\n";
+    let mut cmd = super::liftoff();
+    cmd.arg("--config")
+        .arg(config("uvicorn-single-child", &text))
+        .args(["prod", "--port", &port.to_string()]);
+    let mut server = Running::start(cmd, false);
+    let line = server.expect(Stream::Err, "mode supervise", BOOT);
+    assert!(
+        line.contains("(auto: uvicorn ends a clean stop killed by the stop signal"),
+        "{line}"
+    );
+    support::wait_until(BOOT, "the server to answer /health", || {
+        support::http_get(port, "/health", Duration::from_secs(2)).is_ok_and(|(s, _)| s == 200)
+    });
+    stops_cleanly_with_a_request_in_flight(server, port);
+}
+
+#[test]
 fn uvicorn_dev_reloads_on_a_change_and_stops_with_exit_0() {
     if !support::privileged_or_skip("uvicorn --reload as PID 1") {
         return;
