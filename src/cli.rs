@@ -25,9 +25,10 @@ const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BUILD_TARGE
     version = VERSION,
     about = "Entrypoint and PID 1 for Python web API containers",
     long_about = "Entrypoint and PID 1 for Python web API containers.\n\n\
-        The profile comes only from the command: `liftoff prod` runs gunicorn (and is what \
-        a bare `liftoff` means), `liftoff dev` runs the Flask dev server, `liftoff NAME` runs \
-        the profile [NAME] of the config file, and any other word runs that program.",
+        The profile comes only from the command: `liftoff prod` runs the production server \
+        (gunicorn unless the config file's `server` says uvicorn, granian or django; a bare \
+        `liftoff` means prod), `liftoff dev` the development server (flask run by default), \
+        `liftoff NAME` the profile [NAME] of the config file, and any other word that program.",
     after_help = "Commands also accepted:\n  \
         <PROFILE> [FLAGS] [-- EXTRA...]  run a profile defined in the config file\n  \
         <PROGRAM> [ARGS...]              run any other program (same as `run -- PROGRAM ARGS...`)",
@@ -52,9 +53,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 pub enum Command {
-    /// Run the production server (gunicorn)
+    /// Run the production server (gunicorn unless `server` says otherwise)
     Prod(ProdArgs),
-    /// Run the development server (flask run)
+    /// Run the development server (flask run unless `server` says otherwise)
     Dev(DevArgs),
     /// Run any program, with no profile: run -- PROGRAM [ARGS...]
     Run(RunArgs),
@@ -214,7 +215,7 @@ fn read_keys(matches: &ArgMatches, scope: Scope) -> KeyValues {
 // With `defer`, clap takes a command's about text from its arguments' struct, so each
 // command's struct carries, as its doc comment, the text users read in `--help`.
 
-/// Run the production server (gunicorn)
+/// Run the production server (gunicorn unless `server` says otherwise)
 #[derive(Debug, Default, Clone, Args)]
 pub struct ProdArgs {
     /// The server flags.
@@ -222,7 +223,7 @@ pub struct ProdArgs {
     pub server: ServerArgs,
 }
 
-/// Run the development server (flask run)
+/// Run the development server (flask run unless `server` says otherwise)
 #[derive(Debug, Default, Clone, Args)]
 pub struct DevArgs {
     /// The server flags.

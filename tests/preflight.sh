@@ -14,6 +14,10 @@ need() {
 
 need cc gcc
 need unshare util-linux
+need nsenter util-linux
+need setpriv util-linux
+need ip iproute2
+need curl curl
 need readelf binutils
 need qemu-aarch64-static qemu-user-static
 need podman podman
@@ -47,4 +51,4 @@ if [ -n "$problems" ]; then
     echo "make test cannot run on this machine yet; it needs:$problems" >&2
     exit 1
 fi
-echo "preflight: root, rustup, python3 venv, podman, runc, mmdebstrap, podman-compose, qemu-user-static, binutils: ok"
+echo "preflight: root, rustup, python3 venv, podman, runc, mmdebstrap, podman-compose, qemu-user-static, binutils, iproute2, curl: ok"

@@ -15,6 +15,7 @@ mod orphans;
 mod reaping;
 mod servers;
 mod terminal;
+mod walkthroughs;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read};
@@ -106,6 +107,11 @@ impl Running {
         found.unwrap()
     }
 
+    /// The pid of the process started (`unshare` when namespaced).
+    pub fn root_pid(&self) -> i32 {
+        i32::try_from(self.child.id()).unwrap()
+    }
+
     /// Sends `signal` to liftoff (from outside its namespace, like `docker stop`).
     pub fn signal(&self, signal: i32) {
         // SAFETY: kill has no memory-safety preconditions.
@@ -137,6 +143,26 @@ impl Running {
                         self.transcript()
                     );
                 }
+            }
+        }
+    }
+
+    /// The next line on either stream, within `within`.
+    pub fn next_line(&mut self, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.reports.recv_timeout(left) {
+                Ok(Report::Line(_, line)) => return line,
+                Ok(Report::Closed(from)) => {
+                    self.open.remove(name(from));
+                    assert!(
+                        !self.open.is_empty(),
+                        "the output ended\n{}",
+                        self.transcript()
+                    );
+                }
+                Err(_) => panic!("no line within {within:?}\n{}", self.transcript()),
             }
         }
     }
