@@ -401,7 +401,40 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    Cli::try_parse_from(args)
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    Cli::try_parse_from(&args).or_else(|err| match err.kind() {
+        clap::error::ErrorKind::InvalidUtf8 => program_word_not_utf8(&args).ok_or(err),
+        _ => Err(err),
+    })
+}
+
+/// A program word that is not UTF-8 (a file name may be any bytes) is still a program:
+/// clap wants a subcommand name to be text, so the words that are not are parsed as
+/// stand-ins no argument can hold (a NUL), and put back. Only a program word's argv may
+/// hold them; anything else keeps clap's error.
+fn program_word_not_utf8(args: &[OsString]) -> Option<Cli> {
+    let stand_in = |i: usize| OsString::from(format!("\0{i}"));
+    let swapped: Vec<OsString> = args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            if a.to_str().is_some() {
+                a.clone()
+            } else {
+                stand_in(i)
+            }
+        })
+        .collect();
+    let mut cli = Cli::try_parse_from(&swapped).ok()?;
+    let Some(Command::Word(words)) = &mut cli.command else {
+        return None;
+    };
+    let start = args.len().checked_sub(words.len())?;
+    if words.first() != swapped.get(start) || args[..start].iter().any(|a| a.to_str().is_none()) {
+        return None;
+    }
+    words.clone_from_slice(&args[start..]);
+    Some(cli)
 }
 
 /// Parses what follows a profile word, naming the profile in errors and help.

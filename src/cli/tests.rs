@@ -295,3 +295,24 @@ fn the_command_line_is_consistent_and_help_comes_from_the_key_table() {
         );
     }
 }
+
+#[test]
+fn a_program_word_that_is_not_utf8_is_still_a_program() {
+    use std::os::unix::ffi::OsStringExt;
+    let word = OsString::from_vec(b"\xffprog".to_vec());
+    let arg = OsString::from_vec(b"x\xff".to_vec());
+    let cli = parse([
+        OsString::from("liftoff"),
+        word.clone(),
+        "a".into(),
+        arg.clone(),
+    ])
+    .unwrap();
+    let Some(Command::Word(words)) = cli.command else {
+        panic!("not a program word: {:?}", cli.command);
+    };
+    assert_eq!(words, [word.clone(), "a".into(), arg]);
+    // Anywhere else, text is required: clap's own error stands.
+    let err = parse([OsString::from("liftoff"), "--log-level".into(), word]).unwrap_err();
+    assert_eq!(err.kind(), clap::error::ErrorKind::InvalidUtf8);
+}

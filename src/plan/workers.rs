@@ -314,7 +314,16 @@ mod tests {
             max_workers: u32::MAX,
             ..Sizing::default()
         };
-        assert_eq!(auto(&limits(4, None, None), &huge).count, u32::MAX);
+        let workers = auto(&limits(4, None, None), &huge);
+        assert_eq!(workers.count, u32::MAX);
+        // The product is said exactly, not saturated as if it were the count.
+        assert!(
+            workers
+                .why
+                .contains("x 4294967295 + 1 = 17179869181, capped to 4294967295"),
+            "{}",
+            workers.why
+        );
     }
 
     #[test]

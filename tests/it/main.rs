@@ -2,6 +2,7 @@
 //! processes. Each area of liftoff has its own module.
 
 mod architecture;
+mod bad_input;
 mod core;
 mod entrypoint;
 mod health;
