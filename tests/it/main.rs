@@ -4,6 +4,7 @@
 mod architecture;
 mod bad_input;
 mod core;
+mod deadlines;
 mod entrypoint;
 mod health;
 mod kinds;
