@@ -196,6 +196,36 @@ class Wheels:
         expected = f"liftoff {self.version} (x86_64-unknown-linux-musl, static)"
         expect(out == expected, f"--version printed {out!r}, expected {expected!r}")
 
+    def check_enoexec(self) -> None:
+        """The shipped build runs no file through a shell: an empty script, an arm64
+        binary and a before step that is either are 126 with one line, in both modes."""
+        empty = self.workdir / "empty.sh"
+        empty.write_text("")
+        empty.chmod(0o755)
+        programs = [empty]
+        # Where binfmt_misc hands arm64 binaries to qemu, the kernel runs them: no ENOEXEC.
+        if Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():
+            print("    binfmt_misc runs arm64 binaries here: only the empty script is checked")
+        else:
+            programs.append(self.aarch64)
+        runs = []
+        for program in programs:
+            runs += [
+                ["--mode", "exec", "run", "--", str(program)],
+                ["--mode", "supervise", "run", "--", str(program)],
+                ["--mode", "supervise", "--before", str(program), "run", "--", "true"],
+            ]
+        for args in runs:
+            result = subprocess.run(
+                [str(self.binary), *args], capture_output=True, text=True, timeout=60, env=clean_env()
+            )
+            errors = [line for line in result.stderr.splitlines() if "error:" in line]
+            expect(result.returncode == 126, f"liftoff {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+            expect(
+                len(errors) == 1 and "not a program for this machine, or a script without a #!" in errors[0],
+                f"liftoff {' '.join(args)} said:\n{result.stderr}",
+            )
+
     def check_no_needed(self) -> None:
         """The installed binary needs no shared library: readelf -d lists no NEEDED."""
         out = run(["readelf", "-d", str(self.binary)]).stdout
@@ -350,6 +380,8 @@ def main() -> int:
             wheels.check_serves("dev", "Werkzeug")
         with runner.step("aarch64: pip install --platform ... --only-binary=:all: --target", fatal=True):
             wheels.install_aarch64()
+        with runner.step("check: an empty script and an arm64 binary are 126 (exec, supervise, before)"):
+            wheels.check_enoexec()
         with runner.step("check: qemu: liftoff --version (aarch64, static)"):
             wheels.check_qemu_version()
         with runner.step("check: qemu: liftoff plan prod --format json"):
