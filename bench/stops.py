@@ -11,11 +11,11 @@ stop is clean when liftoff exits with the scenario's expected code (0: gunicorn 
 gracefully) within its stop timeout.
 
 Scenarios (--scenarios, default plain,drain,teardown):
-  plain     api:app, 2 workers
-  drain     api:app, 2 workers, drain_delay = "2s", graceful_timeout = "20s"
+  plain     the example app (docker/app), 2 workers
+  drain     the same, drain_delay = "2s", graceful_timeout = "20s"
   teardown  slow_teardown:app (the master's interpreter teardown takes 3 s),
             --preload, 1 worker
-  lost      api:app, 2 workers, the master drops the first TERM (lose_term.py),
+  lost      the example app, 2 workers, the master drops the first TERM (lose_term.py),
             stop_timeout = "8s": clean when it ends within the stop timeout, with 0
             (a second TERM woke it) or 137 (SIGKILL at the stop timeout)
   ignored   the same, with TERM ignored for good: 137 within the stop timeout
@@ -53,6 +53,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ROOT / "bench" / "apps"
+# The example image's Flask app (GET /health, GET /slow?seconds=N), on gunicorn's path.
+EXAMPLE_APP = ROOT / "docker" / "app"
+EXAMPLE = "app:create_app()"
 DEFAULT_SCENARIOS = "plain,drain,teardown"
 # Ports for the servers: one per stop, counted up from here.
 BASE_PORT = 21000
@@ -73,11 +76,11 @@ class Scenario:
 
 
 SCENARIOS = {
-    "plain": Scenario(app="api:app", workers=2),
-    "drain": Scenario(app="api:app", workers=2, drain=2.0, graceful="20s"),
+    "plain": Scenario(app=EXAMPLE, workers=2),
+    "drain": Scenario(app=EXAMPLE, workers=2, drain=2.0, graceful="20s"),
     "teardown": Scenario(app="slow_teardown:app", workers=1, extra=("--preload",)),
     "lost": Scenario(
-        app="api:app",
+        app=EXAMPLE,
         workers=2,
         extra=("-c", str(APPS / "lose_term.py")),
         env=(("LOSE_TERM", "first"),),
@@ -85,7 +88,7 @@ SCENARIOS = {
         expect=(0, 137),
     ),
     "ignored": Scenario(
-        app="api:app",
+        app=EXAMPLE,
         workers=2,
         extra=("-c", str(APPS / "lose_term.py")),
         env=(("LOSE_TERM", "ignore"),),
@@ -167,7 +170,9 @@ def wait_until(pred, deadline: float, what: str):
 def write_config(tmp: Path, sc: Scenario, port: int, stop_timeout: float) -> None:
     """The liftoff.toml of one stop; the control socket goes to the temporary directory
     so that concurrent servers do not share gunicorn's default one."""
-    extra = list(sc.extra) + ["--control-socket", str(tmp / "gunicorn.ctl")]
+    extra = list(sc.extra) + [
+        "--control-socket", str(tmp / "gunicorn.ctl"), "--pythonpath", str(EXAMPLE_APP)
+    ]
     lines = [
         "[prod]",
         f'app = "{sc.app}"',
