@@ -141,7 +141,8 @@ fn target(
             let first = args.argv[0].to_string_lossy();
             if first.starts_with('-') {
                 return Err(Failure::Usage(format!(
-                    "run: `{first}` is not a program; give liftoff's flags before `--` and the program after it, e.g. liftoff run --mode supervise -- sh -c 'echo hi'"
+                    "run: `{}` is not a program; give liftoff's flags before `--` and the program after it, e.g. liftoff run --mode supervise -- sh -c 'echo hi'",
+                    first.escape_debug()
                 ))
                 .into());
             }

@@ -38,7 +38,8 @@ pub fn run(
         let hint = closest(&profile, profiles.iter().map(String::as_str))
             .map_or_else(String::new, |p| format!("; did you mean `{p}`?"));
         return Err(Failure::Usage(format!(
-            "no profile `{profile}`{hint}; profiles: {}",
+            "no profile `{}`{hint}; profiles: {}",
+            profile.escape_debug(),
             profiles.join(", ")
         ))
         .into());

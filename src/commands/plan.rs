@@ -96,7 +96,7 @@ fn own_flags(
             _ => {
                 return Err(Failure::Usage(format!(
                     "invalid value '{}' for '--format <FORMAT>'; possible values: text, json",
-                    value.to_string_lossy()
+                    value.to_string_lossy().escape_debug()
                 ))
                 .into());
             }

@@ -53,7 +53,8 @@ impl fmt::Display for Source {
             Source::Default => f.write_str("built-in default"),
             Source::DevDefault => f.write_str("built-in default for dev"),
             Source::File { path, table } => write!(f, "{} [{table}]", path.display()),
-            Source::Variable(name) => write!(f, "environment variable {name}"),
+            // Escaped: a name may hold a line break, which would split a message.
+            Source::Variable(name) => write!(f, "environment variable {}", name.escape_debug()),
             Source::Flag(flag) => write!(f, "flag {flag}"),
         }
     }
@@ -282,17 +283,27 @@ pub fn lookup<'a>(env: &'a [(OsString, OsString)], name: &str) -> Option<&'a str
         .and_then(|(_, v)| v.to_str())
 }
 
-/// A table key as TOML writes it: bare when it can be, else quoted (`"dotted.name"`).
+/// A table key as TOML writes it: bare when it can be, else quoted on one line
+/// (`"dotted.name"`, `"a\u000Ab"`). Not toml's own quoting: it writes a key with a line
+/// break as a multi-line string, which would split the message that names the key.
 pub fn toml_key(key: &str) -> String {
     let bare = !key.is_empty()
         && key
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if bare {
-        key.to_string()
-    } else {
-        Value::String(key.to_string()).to_string()
+        return key.to_string();
     }
+    let mut quoted = String::from('"');
+    for c in key.chars() {
+        match c {
+            '"' | '\\' => quoted.extend(['\\', c]),
+            c if c.is_control() => quoted.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
 }
 
 /// `; did you mean `x`?` when a known word is close to `word`, else nothing.

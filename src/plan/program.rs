@@ -28,7 +28,7 @@ pub fn resolve(
     if shown.contains('/') && candidate.exists() {
         return Err(Failure::NotExecutable(format!(
             "{} is not executable (mark it with chmod +x, or run it through its interpreter)",
-            candidate.display()
+            candidate.display().to_string().escape_debug()
         ))
         .into());
     }
@@ -38,11 +38,15 @@ pub fn resolve(
     };
     let searched = match path.to_string_lossy() {
         p if p.is_empty() => "PATH is empty".to_string(),
-        p => format!("searched {p}"),
+        p => format!("searched {}", p.escape_debug()),
     };
     Err(Failure::ProgramNotFound {
         word: shown.to_string(),
-        message: format!("program `{shown}` not found on PATH ({searched}){install}"),
+        // Escaped: a word may hold a line break, which would split the message.
+        message: format!(
+            "program `{}` not found on PATH ({searched}){install}",
+            shown.escape_debug()
+        ),
     }
     .into())
 }

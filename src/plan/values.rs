@@ -154,7 +154,10 @@ impl Dur {
             Err(_) => humantime::parse_duration(s).ok(),
         };
         let d = parsed.ok_or_else(|| {
-            format!("`{s}` is not a duration (expected e.g. 28s, 1m30s, 500ms, or seconds)")
+            format!(
+                "`{}` is not a duration (expected e.g. 28s, 1m30s, 500ms, or seconds)",
+                s.escape_debug()
+            )
         })?;
         if d > Dur::MAX {
             return Err(format!(

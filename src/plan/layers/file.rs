@@ -98,7 +98,10 @@ fn check_tables(file: &str, doc: &toml::Table, problems: &mut Vec<Problem>) -> V
             None if name != "default" => profiles.push(name.clone()),
             None => {}
         }
-        if name.chars().any(|c| c.is_ascii_uppercase()) {
+        if name
+            .chars()
+            .any(|c| c.is_ascii_uppercase() || c.is_control())
+        {
             continue;
         }
         problems.extend(keys.keys().filter_map(|key| key_problem(file, name, key)));
@@ -109,7 +112,13 @@ fn check_tables(file: &str, doc: &toml::Table, problems: &mut Vec<Problem>) -> V
 /// What is wrong with a table's name: upper case, `[global]`, or a command's name.
 fn table_name_problem(file: &str, name: &str) -> Option<Problem> {
     let scope = Scope::Table(name.to_string());
-    let message = if name.chars().any(|c| c.is_ascii_uppercase()) {
+    let message = if name.chars().any(char::is_control) {
+        // Escaped: a line break in the name would split the message.
+        format!(
+            "{file}: [{}] cannot be a profile: its name holds a control character, which no command line types; rename the table",
+            name.escape_debug()
+        )
+    } else if name.chars().any(|c| c.is_ascii_uppercase()) {
         format!(
             "{file}: profile names are lowercase (liftoff's commands compare them exactly): rename [{name}] to [{}]",
             name.to_ascii_lowercase()

@@ -55,7 +55,7 @@ fn liftoff(name: &OsStr, value: &OsStr, problems: &mut Vec<Problem>) -> Option<S
             scope: Scope::Global,
             message: format!(
                 "environment variable {}: the name is not UTF-8; unset it",
-                name.to_string_lossy()
+                name.to_string_lossy().escape_debug()
             ),
         });
         return None;
@@ -106,6 +106,8 @@ fn variable_setting(name: &str) -> Result<(&'static str, Option<String>), String
     };
     let lower = first.to_ascii_lowercase();
     let Some(key) = keys::find(&lower) else {
+        // Escaped: a name may hold a line break, which would split the message.
+        let lower = lower.escape_debug().to_string();
         let hint = match did_you_mean(&lower, keys::names()) {
             none if none.is_empty() => "; `liftoff config --explain` lists the keys".into(),
             hint => hint,
