@@ -313,8 +313,16 @@ pub fn did_you_mean<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) ->
 
 /// The known word closest to `word`, when one is close.
 pub fn closest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    /// Longer words get no suggestion: nobody mistypes a name that long, and comparing two
+    /// words takes time that grows with the product of their lengths (two names of 40,000
+    /// characters took 15 s).
+    const UP_TO: usize = 100;
+    if word.len() > UP_TO {
+        return None;
+    }
     known
         .into_iter()
+        .filter(|k| k.len() <= UP_TO)
         .map(|k| (strsim::jaro_winkler(word, k), k))
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
