@@ -20,16 +20,10 @@ use crate::signals::Inherited;
 
 /// Parses the command line and carries out the command; returns liftoff's exit code.
 pub fn run(args: Vec<OsString>, inherited: Inherited) -> anyhow::Result<i32> {
-    let cli = match cli::parse(args) {
+    let cli = match parse(args) {
         Ok(cli) => cli,
-        Err(err) => return clap_outcome(err),
+        Err(outcome) => return outcome,
     };
-    if let Some(Command::Word(words)) = &cli.command
-        && words[0] == "help"
-    {
-        // `help` is reserved (no profile can take the name); it prints the help.
-        return clap_outcome(cli::parse(["liftoff", "--help"]).expect_err("--help"));
-    }
     let global = cli.globals();
     let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     match cli.command {
@@ -42,6 +36,42 @@ pub fn run(args: Vec<OsString>, inherited: Inherited) -> anyhow::Result<i32> {
             Next::Done(code) => Ok(code),
         },
     }
+}
+
+/// Parses the command line; `Err` holds the outcome when parsing decides it already (help
+/// or the version printed, a usage error).
+fn parse(args: Vec<OsString>) -> Result<cli::Cli, anyhow::Result<i32>> {
+    let cli = cli::parse(args).map_err(clap_outcome)?;
+    if let Some(Command::Word(words)) = &cli.command
+        && words[0] == "help"
+    {
+        // `help` is reserved (no profile can take the name); it prints the help.
+        return Err(clap_outcome(
+            cli::parse(["liftoff", "--help"]).expect_err("--help"),
+        ));
+    }
+    Ok(cli)
+}
+
+/// `plan`, `config` or `check` as [`run`] carries them out, with `env` as the process's
+/// environment; `None` when the command line names another command. For the fuzz
+/// harness, which must reach all these commands do and never start anything.
+#[cfg(test)]
+pub fn run_printing(
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+) -> Option<anyhow::Result<i32>> {
+    let cli = match parse(args) {
+        Ok(cli) => cli,
+        Err(outcome) => return Some(outcome),
+    };
+    let global = cli.globals();
+    Some(match cli.command {
+        Some(Command::Check(_)) => check::run(&global, env),
+        Some(Command::Plan(args)) => plan::run(&global, env, args),
+        Some(Command::Config(args)) => config::run(&global, env, &args),
+        _ => return None,
+    })
 }
 
 /// What to run: the target, the layers it resolves against, and `-- EXTRA`.

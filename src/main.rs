@@ -13,6 +13,8 @@
 mod cli;
 mod commands;
 mod exit;
+#[cfg(test)]
+mod fuzz;
 mod launch;
 mod log;
 mod output;

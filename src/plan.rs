@@ -12,7 +12,7 @@
 
 pub mod cgroup;
 mod env;
-mod envfile;
+pub mod envfile;
 mod gunicorn_config;
 pub mod keys;
 pub mod layers;

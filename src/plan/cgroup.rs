@@ -19,7 +19,7 @@
 )]
 
 mod hierarchy;
-mod parse;
+pub mod parse;
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
