@@ -59,6 +59,17 @@ check-mac:
 unit: venv
 	$(CARGO) test --locked
 
+# `make fuzz`: the fuzz targets `cargo test` runs for 20 s each (src/fuzz.rs), for
+# FUZZ_SECS each, side by side, in the release build, with a new seed each time
+# (LIFTOFF_FUZZ_SEED=N repeats a run). Prints executions per target; a failing input is
+# saved under target/fuzz-failures/ and runs first the next time.
+FUZZ_SECS ?= 300
+
+.PHONY: fuzz
+fuzz:
+	LIFTOFF_FUZZ_SECS=$(FUZZ_SECS) LIFTOFF_FUZZ_SEED=$${LIFTOFF_FUZZ_SEED:-$$(date +%s)} \
+	    $(CARGO) test --release --locked --bin liftoff fuzz::fuzz_ -- --nocapture --test-threads 4
+
 # Fast checks first: a missing tool or a broken example fails in seconds, before the builds.
 test: preflight fmt docs-check deploy-check clippy check-mac unit wheel-test container-test
 
