@@ -377,8 +377,10 @@ impl Resolver<'_> {
             return Ok((None, None, None));
         };
         let source = self.source("user");
+        // Escaped: a line break in the value would split the message.
+        let shown = spec.0.escape_debug();
         let creds = user::resolve(&spec.0)
-            .map_err(|e| Failure::Config(format!("user `{}` (from {source}): {e}", spec.0)))?;
+            .map_err(|e| Failure::Config(format!("user `{shown}` (from {source}): {e}")))?;
         let switch = user::switch(&creds, nix::unistd::geteuid().as_raw());
         let identity = match &switch {
             Ok(user::Switch::Drop) => Some(creds.identity()),
@@ -392,7 +394,7 @@ impl Resolver<'_> {
                 )
             }),
         };
-        let problem = problem.map(|why| format!("user `{}` (from {source}): {why}", spec.0));
+        let problem = problem.map(|why| format!("user `{shown}` (from {source}): {why}"));
         Ok((Some(creds), identity, problem))
     }
 

@@ -167,6 +167,12 @@ pub fn resolve_in(db: &dyn Database, spec: &str) -> Result<Credentials, String> 
 
 /// Splits `user[:group]` into its parts, each a name or a number.
 fn parse_spec(spec: &str) -> Result<(Who, Option<Who>), String> {
+    // No user database holds one, and messages repeat the names.
+    if spec.contains(char::is_control) {
+        return Err(
+            "it holds a control character; write `user`, `user:group`, `uid` or `uid:gid`".into(),
+        );
+    }
     let (user, group) = match spec.split_once(':') {
         Some((user, group)) => (user, Some(group)),
         None => (spec, None),
