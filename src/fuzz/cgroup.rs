@@ -6,7 +6,9 @@
 //! `affinity` the number of CPUs, and a relative path ending in one of the limit files
 //! (`cpu.max`, `cpu.cfs_quota_us`, `cpu.cfs_period_us`, `memory.max`,
 //! `memory.limit_in_bytes`) is written under the fake root. Every section is also given to
-//! every parser.
+//! every parser. As the kernel's, the `cgroup` section's lines are at most `PATH_MAX`
+//! (4096) bytes: longer ones are cut (a path of 17,000 levels made detection walk them
+//! all, which no kernel can ask for).
 //!
 //! Invariants: no panic; a quota has a period above 0 and a finite, non-negative CPU
 //! count; a memory limit is below "unlimited"; the CPUs to size for are at least 1 and at
@@ -63,13 +65,32 @@ fn run(data: &[u8]) -> Option<Vec<u64>> {
     };
     let affinity = find("affinity").trim().parse::<usize>().unwrap_or(2) % 4096;
     let root = fake_root(&sections)?;
-    let limits = detect_in(&root, find("cgroup"), find("mountinfo"), affinity);
+    let limits = detect_in(
+        &root,
+        &kernel_lines(find("cgroup")),
+        find("mountinfo"),
+        affinity,
+    );
     check_limits(&limits);
     features.push(feature((limits.quota.is_some(), limits.memory.is_some())));
     // What each note is about (its first word), not the paths and numbers it names.
     let about = |note: &String| feature(("note", note.split(' ').next().map(String::from)));
     features.extend(limits.notes.iter().map(about));
     Some(features)
+}
+
+/// `text` with every line cut to `PATH_MAX` bytes, as the kernel writes a path.
+fn kernel_lines(text: &str) -> String {
+    /// `PATH_MAX` on Linux.
+    const PATH_MAX: usize = 4096;
+    let cut = |line: &str| -> String {
+        let mut end = line.len().min(PATH_MAX);
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        line[..end].to_string()
+    };
+    text.lines().map(cut).collect::<Vec<_>>().join("\n")
 }
 
 /// The sections of the input: (name, body), each starting at a line `== NAME`.
