@@ -101,6 +101,12 @@ pub fn lines(err: &anyhow::Error) -> Vec<String> {
     text.lines().map(String::from).collect()
 }
 
+/// A path as messages show it: escaped, since a file name may hold a line break, which
+/// would split the message (`Path::display` keeps it).
+pub fn shown_path(path: &std::path::Path) -> String {
+    path.display().to_string().escape_debug().to_string()
+}
+
 /// An I/O error as a short lowercase phrase: "no such file or directory", not
 /// "No such file or directory (os error 2)".
 pub fn os_error(err: &std::io::Error) -> String {

@@ -342,9 +342,9 @@ impl Resolver<'_> {
         if !path.is_dir() {
             return Err(Failure::Config(format!(
                 "chdir `{}` (from {}): {} is not a directory; fix the path",
-                dir.0,
+                dir.0.escape_debug(),
                 self.source("chdir"),
-                path.display()
+                crate::exit::shown_path(&path)
             ))
             .into());
         }
@@ -357,7 +357,11 @@ impl Resolver<'_> {
             return Ok(None);
         };
         let path = self.base_dir("env_file")?.join(&file.0);
-        let shown = format!("env_file `{}` (from {})", file.0, self.source("env_file"));
+        let shown = format!(
+            "env_file `{}` (from {})",
+            file.0.escape_debug(),
+            self.source("env_file")
+        );
         let entries = envfile::read(&path, &shown)?;
         Ok(Some((path, entries)))
     }
@@ -456,9 +460,9 @@ impl Resolver<'_> {
         {
             return Err(Failure::Config(format!(
                 "gunicorn_config `{}` (from {}) does not exist in {}; fix the path or remove the key",
-                config.0,
+                config.0.escape_debug(),
                 self.source("gunicorn_config"),
-                cwd.display()
+                crate::exit::shown_path(cwd)
             ))
             .into());
         }
@@ -535,7 +539,7 @@ impl Resolver<'_> {
                 if engine == Engine::Runserver && !cwd.join("manage.py").is_file() {
                     return Err(Failure::Config(format!(
                         "django needs manage.py in the working directory {}; set chdir to the project's directory",
-                        cwd.display()
+                        crate::exit::shown_path(cwd)
                     ))
                     .into());
                 }
@@ -575,7 +579,7 @@ impl Resolver<'_> {
             .layers
             .file
             .as_ref()
-            .map_or("liftoff.toml".into(), |f| f.path.display().to_string());
+            .map_or("liftoff.toml".into(), |f| crate::exit::shown_path(&f.path));
         let example = match self.server {
             ServerKind::Django => "mysite.wsgi",
             ServerKind::Uvicorn | ServerKind::Granian => "main:app",

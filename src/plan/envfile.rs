@@ -33,13 +33,16 @@ pub fn read(path: &Path, shown: &str) -> anyhow::Result<Vec<Entry>> {
     let text = super::layers::read_small_file(path).map_err(|e| {
         Failure::Config(format!(
             "{shown}: failed to read {}: {e}; fix the path or remove the key",
-            path.display()
+            crate::exit::shown_path(path)
         ))
     })?;
     parse(&text).map_err(|problems| {
-        let lines = problems
-            .iter()
-            .map(|p| format!("{shown}: malformed line {}:{p}", path.display()));
+        let lines = problems.iter().map(|p| {
+            format!(
+                "{shown}: malformed line {}:{p}",
+                crate::exit::shown_path(path)
+            )
+        });
         super::problems_failure(lines).into()
     })
 }

@@ -106,7 +106,7 @@ pub fn overridden(
         if !set.is_empty() {
             warnings.push(format!(
                 "{} sets {}, which liftoff's flags replace{}",
-                path.display(),
+                crate::exit::shown_path(&path),
                 set.join(", "),
                 how_to_keep(&set)
             ));

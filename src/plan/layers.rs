@@ -52,7 +52,9 @@ impl fmt::Display for Source {
         match self {
             Source::Default => f.write_str("built-in default"),
             Source::DevDefault => f.write_str("built-in default for dev"),
-            Source::File { path, table } => write!(f, "{} [{table}]", path.display()),
+            Source::File { path, table } => {
+                write!(f, "{} [{table}]", crate::exit::shown_path(path))
+            }
             // Escaped: a name may hold a line break, which would split a message.
             Source::Variable(name) => write!(f, "environment variable {}", name.escape_debug()),
             Source::Flag(flag) => write!(f, "flag {flag}"),

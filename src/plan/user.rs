@@ -269,7 +269,7 @@ pub fn cannot_enter(dir: &Path, creds: &Credentials) -> Option<String> {
         "{} may not {} {}",
         creds.describe(),
         if blocked == dir { "read" } else { "enter" },
-        blocked.display()
+        crate::exit::shown_path(blocked)
     ))
 }
 

@@ -44,7 +44,7 @@ pub(super) fn read_config(
     chosen_by: &'static str,
     problems: &mut Vec<Problem>,
 ) -> Result<ConfigFile, Failure> {
-    let shown = path.display();
+    let shown = crate::exit::shown_path(path);
     let text = read_small_file(path).map_err(|e| {
         let hint = match chosen_by {
             "./liftoff.toml" => "check the file".to_string(),
@@ -61,7 +61,7 @@ pub(super) fn read_config(
             "{shown}:{line}:{col}: TOML syntax error: {message}"
         ))
     })?;
-    let profiles = check_tables(&shown.to_string(), &table, problems);
+    let profiles = check_tables(&shown, &table, problems);
     Ok(ConfigFile {
         path: Arc::from(path),
         chosen_by,
