@@ -1,11 +1,6 @@
-//! Command-line parsing: raw flags and the command word, nothing resolved yet.
-//!
-//! The commands and the flags that are not configuration keys (`--config`, `-v`, `-q`,
-//! `--format`, ...) are declared here; the flags of configuration keys come from the key
-//! table (`plan/keys.rs`), so `--help`, parsing and the docs cannot disagree. clap parses
-//! the global flags and either a built-in command or an external word; whether that word
-//! names a profile or a program is decided later, and a profile's own flags are then
-//! parsed with [`ProfileArgs`]. Nothing here reads the environment.
+//! Command-line parsing: raw flags and the command word, nothing resolved yet. The
+//! configuration keys' flags come from the key table (`plan/keys.rs`); whether a word is
+//! a profile or a program is decided later. Nothing here reads the environment.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -14,8 +9,7 @@ use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand,
 
 use crate::plan::keys::{Form, KEYS, Key, KeyValues, Raw, Scope};
 
-/// What `--version` prints after the name: the version, the target triple and whether
-/// the C runtime is static (`0.1.0 (x86_64-unknown-linux-musl, static)`).
+/// What `--version` prints: `0.1.0 (x86_64-unknown-linux-musl, static)`.
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BUILD_TARGET"), ")");
 
 /// `liftoff [GLOBAL FLAGS] [COMMAND] [ARGS...]`.
@@ -36,20 +30,15 @@ const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BUILD_TARGE
     subcommand_value_name = "COMMAND"
 )]
 pub struct Cli {
-    /// Flags that apply to whatever runs.
     #[command(flatten)]
     pub global: GlobalArgs,
 
-    /// What to run; none means `prod`.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
-/// The commands; an unknown word becomes [`Command::Word`].
-///
-/// `defer` builds a command's flags only when that command is given: every command
-/// flattens the global flags, and building all of them on every start was a third of
-/// liftoff's own start-up instructions (see docs/benchmarks.md).
+/// The commands; an unknown word becomes [`Command::Word`]. `defer` builds a command's
+/// flags only when it is given (a third of start-up otherwise; docs/benchmarks.md).
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 pub enum Command {
@@ -72,16 +61,14 @@ pub enum Command {
     Word(Vec<OsString>),
 }
 
-/// Flags accepted before the command and after it (flattened into each command, not
-/// clap globals, because a global repeated flag after the command would replace, not
-/// extend, the values given before it).
+/// Flags accepted before the command and after it (flattened, not clap globals: a global
+/// repeated flag after the command would replace the values given before it).
 #[derive(Debug, Default, Clone, Args)]
 pub struct GlobalArgs {
     /// Config file (default: $LIFTOFF_CONFIG, else ./liftoff.toml if present)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// The configuration keys' global flags.
     #[command(flatten)]
     pub keys: GlobalKeys,
 
@@ -95,8 +82,7 @@ pub struct GlobalArgs {
 }
 
 impl GlobalArgs {
-    /// Lays `later` over `self`: flags given after the command win over those before it,
-    /// and repeatable ones add up.
+    /// Lays `later` over `self`: later flags win, repeatable ones add up.
     pub fn overlay(&mut self, later: GlobalArgs) {
         if later.config.is_some() {
             self.config = later.config;
@@ -212,13 +198,11 @@ fn read_keys(matches: &ArgMatches, scope: Scope) -> KeyValues {
     KeyValues(values)
 }
 
-// With `defer`, clap takes a command's about text from its arguments' struct, so each
-// command's struct carries, as its doc comment, the text users read in `--help`.
+// With `defer`, clap takes a command's about text from its arguments' struct's doc.
 
 /// Run the production server (gunicorn unless `server` says otherwise)
 #[derive(Debug, Default, Clone, Args)]
 pub struct ProdArgs {
-    /// The server flags.
     #[command(flatten)]
     pub server: ServerArgs,
 }
@@ -226,7 +210,6 @@ pub struct ProdArgs {
 /// Run the development server (flask run unless `server` says otherwise)
 #[derive(Debug, Default, Clone, Args)]
 pub struct DevArgs {
-    /// The server flags.
     #[command(flatten)]
     pub server: ServerArgs,
 }
@@ -234,11 +217,9 @@ pub struct DevArgs {
 /// Flags of `prod` and `dev`.
 #[derive(Debug, Default, Clone, Args)]
 pub struct ServerArgs {
-    /// Global flags given after the command.
     #[command(flatten)]
     pub global: GlobalArgs,
 
-    /// The server keys' flags.
     #[command(flatten)]
     pub keys: ServerKeys,
 
@@ -250,7 +231,6 @@ pub struct ServerArgs {
 /// Run any program, with no profile: run -- PROGRAM [ARGS...]
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// Global flags given after the command.
     #[command(flatten)]
     pub global: GlobalArgs,
 
@@ -277,7 +257,6 @@ pub enum PlanFormat {
 /// Print what would run, and run nothing
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
-    /// Global flags given after the command.
     #[command(flatten)]
     pub global: GlobalArgs,
 
@@ -311,7 +290,6 @@ pub enum ConfigFormat {
 /// Print the merged configuration of a profile
 #[derive(Debug, Clone, Args)]
 pub struct ConfigArgs {
-    /// Global flags given after the command.
     #[command(flatten)]
     pub global: GlobalArgs,
 
@@ -334,7 +312,6 @@ pub struct ConfigArgs {
 /// Probe the server over HTTP: exit 0 on a 2xx answer, 1 otherwise
 #[derive(Debug, Clone, Args)]
 pub struct HealthArgs {
-    /// Global flags given after the command.
     #[command(flatten)]
     pub global: GlobalArgs,
 
@@ -355,7 +332,6 @@ pub struct HealthArgs {
 /// Validate every profile in the config file and resolve its program
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
-    /// Global flags given after the command.
     #[command(flatten)]
     pub global: GlobalArgs,
 }
@@ -364,7 +340,6 @@ pub struct CheckArgs {
 #[derive(Debug, Parser)]
 #[command(name = "liftoff PROFILE", disable_help_subcommand = true, version = VERSION)]
 pub struct ProfileArgs {
-    /// Flags that apply to the profile.
     #[command(flatten)]
     pub global: GlobalArgs,
 
@@ -408,10 +383,8 @@ where
     })
 }
 
-/// A program word that is not UTF-8 (a file name may be any bytes) is still a program:
-/// clap wants a subcommand name to be text, so the words that are not are parsed as
-/// stand-ins no argument can hold (a NUL), and put back. Only a program word's argv may
-/// hold them; anything else keeps clap's error.
+/// A program word that is not UTF-8 is still a program: clap wants text, so such words
+/// are parsed as stand-ins (a NUL, which no argument can hold) and put back.
 fn program_word_not_utf8(args: &[OsString]) -> Option<Cli> {
     let stand_in = |i: usize| OsString::from(format!("\0{i}"));
     let swapped: Vec<OsString> = args

@@ -1,6 +1,5 @@
-//! The commands: parse the command line, then run, print, explain, check or probe. One
-//! file per command under `commands/`; what they share (loading the layers, turning the
-//! command into a request) is here.
+//! The commands: parse the command line, then run, print, explain, check or probe (one
+//! file per command under `commands/`); what they share is here.
 
 mod check;
 mod config;
@@ -32,8 +31,8 @@ pub fn run(args: Vec<OsString>, inherited: Inherited) -> anyhow::Result<i32> {
         Some(Command::Config(args)) => config::run(&global, env, &args),
         Some(Command::Health(args)) => health::run(&global, env, &args),
         command => match request(global, command, env)? {
-            Next::Run(request) => start::run(&request, inherited),
-            Next::Done(code) => Ok(code),
+            Some(request) => start::run(&request, inherited),
+            None => Ok(0),
         },
     }
 }
@@ -76,20 +75,10 @@ pub fn run_printing(
 
 /// What to run: the target, the layers it resolves against, and `-- EXTRA`.
 pub struct Request {
-    /// A profile or a program.
     pub target: Target,
-    /// The file, the environment and the flags.
     pub layers: Layers,
     /// Arguments after `--`, appended to a profile's argv.
     pub extra: Vec<OsString>,
-}
-
-/// A parsed command: something to run, or done already (help was printed).
-pub enum Next {
-    /// Resolve and run (or plan) this.
-    Run(Request),
-    /// Exit with this code.
-    Done(i32),
 }
 
 /// Help and version print and succeed; anything else clap rejects is a usage error.
@@ -102,8 +91,7 @@ fn clap_outcome(err: clap::Error) -> anyhow::Result<i32> {
     }
 }
 
-/// Loads the layers: the config file, the environment's configuration, and `flags`;
-/// returns them with every problem found.
+/// Loads the config file, the environment's configuration and `flags`, with every problem.
 fn load(
     config: Option<&Path>,
     env: Vec<(OsString, OsString)>,
@@ -126,15 +114,15 @@ fn strict((layers, problems): (Layers, Vec<Problem>)) -> anyhow::Result<Layers> 
     }
 }
 
-/// Turns a parsed command into a request: what to run, and the layers with the command
-/// line's values on top (every problem in them is an error here).
+/// Turns a parsed command into a request (`None`: a profile's help was printed); every
+/// problem in the layers is an error here.
 fn request(
     mut global: GlobalArgs,
     command: Option<Command>,
     env: Vec<(OsString, OsString)>,
-) -> anyhow::Result<Next> {
+) -> anyhow::Result<Option<Request>> {
     let Some((target, keys, extra)) = target(&mut global, command, &env)? else {
-        return Ok(Next::Done(0));
+        return Ok(None);
     };
     let mut flags = global.keys.0.clone();
     flags.overlay(keys);
@@ -147,16 +135,15 @@ fn request(
         ))
         .into());
     }
-    Ok(Next::Run(Request {
+    Ok(Some(Request {
         target,
         layers,
         extra,
     }))
 }
 
-/// What the command asks to run, the `prod`/`dev` flags, and `-- EXTRA`; a bare word is
-/// a profile of the config file or else a program. `None` when a profile's `--help` was
-/// printed. A profile's own flags are laid over `global`.
+/// What the command asks to run, the `prod`/`dev` flags and `-- EXTRA` (`None`: a
+/// profile's `--help` was printed); a bare word is a profile, else a program.
 fn target(
     global: &mut GlobalArgs,
     command: Option<Command>,
@@ -206,7 +193,7 @@ fn usage(err: &clap::Error) -> Failure {
     Failure::Usage(one_line(&err.render().to_string()))
 }
 
-/// clap's multi-line error (message, tip, usage, where to look) on one line.
+/// clap's multi-line error (message, tip, usage) on one line.
 fn one_line(rendered: &str) -> String {
     let parts: Vec<String> = rendered
         .lines()
@@ -226,37 +213,26 @@ fn one_line(rendered: &str) -> String {
     parts.join("; ")
 }
 
-/// Resolves the request into a plan; a program word that is not found gets a hint when
-/// it is, or is close to, a profile.
+/// Resolves the request; a program word not found gets a hint when it is near a profile.
 fn resolve(request: &Request) -> anyhow::Result<crate::plan::Plan> {
     crate::plan::resolve(&request.layers, &request.target, &request.extra).map_err(|err| {
-        let Target::Program(argv) = &request.target else {
-            return err;
-        };
-        let word = argv[0].to_string_lossy();
-        match err.downcast_ref::<Failure>() {
-            Some(Failure::ProgramNotFound {
-                word: missing,
-                message,
-            }) if *missing == word => Failure::ProgramNotFound {
-                word: missing.clone(),
-                message: format!("{message}{}", profile_hint(&request.layers, &word)),
+        match (&request.target, err.downcast_ref::<Failure>()) {
+            (Target::Program(_), Some(Failure::ProgramNotFound { word, message })) => {
+                let hint = profile_hint(&request.layers, word);
+                Failure::NotFound(format!("{message}{hint}")).into()
             }
-            .into(),
             _ => err,
         }
     })
 }
 
-/// What to say about profiles when a program word is not found: the word may be a profile
-/// run through `run --`, or a near miss of one.
+/// What to say when a program word is not found: it may be, or be close to, a profile.
 fn profile_hint(layers: &Layers, word: &str) -> String {
-    let profiles = layers.all_profiles();
-    let names = profiles.iter().map(String::as_str);
     if layers.is_profile(word) {
         return format!("; `{word}` is a profile: run it as `liftoff {word}`");
     }
-    match crate::plan::layers::closest(word, names) {
+    let profiles = layers.all_profiles();
+    match crate::plan::layers::closest(word, profiles.iter().map(String::as_str)) {
         Some(profile) => format!("; did you mean the profile `{profile}`?"),
         None => "; it is not a profile either".into(),
     }

@@ -1,7 +1,5 @@
-//! The one place that turns an outcome into liftoff's exit code.
-//!
-//! Callers that need a specific code return a [`Failure`] inside their `anyhow::Error`;
-//! everything else is liftoff's own failure (1).
+//! The one place that turns an outcome into liftoff's exit code: a [`Failure`] picks it,
+//! anything else is liftoff's own failure (1).
 
 use std::fmt;
 
@@ -21,22 +19,15 @@ pub const FAILURE: i32 = 1;
 /// A failure whose kind decides the exit code; its message is printed as is.
 #[derive(Debug)]
 pub enum Failure {
-    /// Bad command line.
     Usage(String),
-    /// Bad configuration: a file, a variable or a flag.
     Config(String),
-    /// A dependency (`wait_for`) never became reachable.
     Unavailable(String),
-    /// A program was not found.
     NotFound(String),
-    /// The program word itself was not found; `word` lets the caller add a hint.
+    /// The program word itself was not found (`word` lets the caller add a hint).
     ProgramNotFound {
-        /// The word as given.
         word: String,
-        /// The message.
         message: String,
     },
-    /// The program was found but cannot be executed.
     NotExecutable(String),
 }
 
@@ -69,11 +60,8 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// Maps the result of a run to the process exit code, printing any error to stderr.
-///
-/// `Ok(code)` is the child's status, already mapped; an error is printed with its
-/// context chain as `liftoff: error: ...`, one such line per problem it lists, and its
-/// [`Failure`] kind, if any, picks the code.
+/// Maps the result of a run to the exit code, printing an error as `liftoff: error: ...`
+/// lines, one per problem.
 pub fn code_for(result: anyhow::Result<i32>) -> i32 {
     match result {
         Ok(code) => code,
@@ -93,8 +81,7 @@ pub fn code(err: &anyhow::Error) -> i32 {
         .map_or(FAILURE, Failure::code)
 }
 
-/// The lines of an error: its context chain joined (`outer: inner: root`), then split
-/// where it lists several problems.
+/// The lines of an error: its context chain joined with `: `, split at newlines.
 pub fn lines(err: &anyhow::Error) -> Vec<String> {
     let parts: Vec<String> = err.chain().map(ToString::to_string).collect();
     let text = parts.join(": ");
@@ -107,8 +94,7 @@ pub fn shown_path(path: &std::path::Path) -> String {
     path.display().to_string().escape_debug().to_string()
 }
 
-/// An I/O error as a short lowercase phrase: "no such file or directory", not
-/// "No such file or directory (os error 2)".
+/// An I/O error as a short lowercase phrase, without "(os error N)".
 pub fn os_error(err: &std::io::Error) -> String {
     let text = err.to_string();
     let text = text.split(" (os error ").next().unwrap_or_default();

@@ -1,11 +1,5 @@
-//! Starting the program: the one launch spec that exec mode and supervise mode both take,
-//! and the one way both turn it into a running program.
-//!
-//! The plan resolves a [`Spec`] (program, argv, environment, directory, user, and how to
-//! stop it). Exec mode replaces liftoff with it ([`exec::exec`]); supervise mode forks
-//! and does the same in the child (`supervise/spawn.rs`). Both go through
-//! [`child::Prepared::exec`], so a program that cannot be run fails the same way, with
-//! the same code, in both modes and with either C library.
+//! The one launch spec exec mode and supervise mode both take; both run it through
+//! [`child::Prepared::exec`], so a program that cannot run fails the same way in both.
 
 pub mod child;
 pub mod exec;
@@ -21,54 +15,44 @@ use crate::signals::{SignalTable, SignalTarget};
 /// Everything needed to start the program and, when supervised, to stop it.
 #[derive(Clone, Debug)]
 pub struct Spec {
-    /// The program, as a path (resolved on `PATH` by the plan).
+    /// The program, resolved on `PATH` by the plan.
     pub program: PathBuf,
-    /// The argument vector, `argv[0]` included.
     pub argv: Vec<OsString>,
-    /// The program's complete environment.
     pub env: Vec<(OsString, OsString)>,
-    /// The program's working directory.
     pub cwd: PathBuf,
     /// The user to become before exec; `None`: stay who liftoff is.
     pub identity: Option<Identity>,
-    /// How supervise mode forwards signals and stops the program.
     pub stop: Stop,
 }
 
 /// A user to become: supplementary groups, then the group, then the user.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
-    /// The user id.
     pub uid: u32,
-    /// The primary group id.
     pub gid: u32,
     /// Every group id, the primary one included (what `setgroups` gets).
     pub groups: Vec<u32>,
-    /// How to name it in messages: `nobody (uid 65534, gid 65534, groups 65534)`.
+    /// For messages: `nobody (uid 65534, gid 65534, groups 65534)`.
     pub shown: String,
 }
 
 /// How supervise mode forwards signals and stops the program.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stop {
-    /// Where forwarded signals go.
     pub target: SignalTarget,
-    /// Received signal → forwarded signal or nothing.
     pub table: SignalTable,
-    /// Time from the first shutdown signal (or the main child's exit) to SIGKILL.
+    /// From the first shutdown signal (or the main child's exit) to SIGKILL.
     pub stop_timeout: Duration,
     /// Exit codes (after the 128+N mapping) reported as 0.
     pub success_codes: Vec<i32>,
-    /// Time the first shutdown signal is held back while the server keeps serving.
+    /// How long the first shutdown signal is held back while the server keeps serving.
     pub drain_delay: Duration,
-    /// A death by the very stop signal liftoff forwarded counts as a clean stop
-    /// (servers that re-raise it after shutting down cleanly).
+    /// A death by the stop signal liftoff forwarded is a clean stop (servers re-raise it).
     pub forwarded_stop_is_success: bool,
 }
 
-/// Turns a failed start into liftoff's error, with the shell's codes: 127 when the
-/// program or the interpreter on its `#!` line is missing, 126 when it cannot be run.
-/// With a user to become, EPERM is that switch failing, a configuration problem.
+/// A failed start as liftoff's error with the shell's codes (127 missing, 126 cannot run);
+/// with a user to become, EPERM is that switch failing (78).
 pub fn failure(program: &Path, identity: Option<&Identity>, err: io::Error) -> anyhow::Error {
     let shown = program.display();
     if let (Some(identity), Some(libc::EPERM)) = (identity, err.raw_os_error()) {

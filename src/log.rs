@@ -1,22 +1,12 @@
-//! liftoff's own log lines on stderr, as text or JSON, written so that they can never stop
-//! PID 1.
+//! liftoff's own log lines on stderr, as text or JSON, written so they can never stop
+//! PID 1: a stalled, closed or full stderr may not delay reaping, forwarding or a
+//! deadline. So the supervising thread only queues lines; a writer thread writes them.
 //!
-//! stderr is often a pipe to a log driver, shared with the server. When that reader
-//! stalls, a `write(2)` blocks; when it goes away, the write fails with EPIPE and raises
-//! SIGPIPE; on a full disk it fails with ENOSPC. None of that may delay reaping,
-//! forwarding or the stop deadline, and none of it may end liftoff. So the supervising
-//! thread never writes: it formats a line and queues it, and a writer thread started on
-//! the first line writes the queue out.
-//!
-//! - A full queue, or a write that fails, drops the line and counts it; the next line that
-//!   is written is preceded by one warning saying how many were dropped.
-//! - The writer blocks alone. Its SIGPIPE is directed at that thread, which blocks every
-//!   signal like the rest of liftoff, so it stays pending there: the supervisor, which
-//!   takes only its own and process-wide signals, never sees it and never forwards it.
-//! - Before liftoff exits or execs, [`flush`] gives the writer a short, bounded time to
-//!   finish, so nothing is lost when stderr works and nothing hangs when it does not.
-//!
-//! The server's own output is not touched: it keeps the stdio liftoff inherited.
+//! - A full queue or a failed write drops the line and counts it; the next line written
+//!   is preceded by one warning saying how many.
+//! - The writer blocks alone. Its SIGPIPE stays pending on its own thread (every signal is
+//!   blocked), so the supervisor never sees or forwards it.
+//! - [`flush`] gives the writer a short, bounded time before liftoff exits or execs.
 
 use std::collections::VecDeque;
 use std::fmt::{self, Write as _};
@@ -30,26 +20,19 @@ pub const FLUSH_TIMEOUT: Duration = Duration::from_millis(250);
 /// The most lines waiting for the writer; more are dropped and counted.
 const QUEUE_LINES: usize = 1024;
 
-/// The longest message kept in a line, in bytes. A line then stays below `PIPE_BUF`
-/// (4096), so a write to a pipe shared with the server is never interleaved with its
-/// output.
+/// The longest message kept, in bytes: a line stays below `PIPE_BUF` (4096), so a write to
+/// a pipe shared with the server is never interleaved with its output.
 const MAX_MESSAGE: usize = 3000;
 
-/// The writer thread's stack: it formats nothing, it only writes.
 const WRITER_STACK: usize = 64 * 1024;
 
 /// How important a line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
-    /// Something failed.
     Error = 1,
-    /// Something is wrong but liftoff goes on (escalations, bad budgets).
     Warn = 2,
-    /// What runs, and each step of a stop.
     Info = 3,
-    /// Every signal and every reaped process.
     Debug = 4,
-    /// Everything.
     Trace = 5,
 }
 
@@ -69,13 +52,11 @@ impl Level {
 /// How lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// `LEVEL message key=value ...`.
     Text,
-    /// One JSON object per line: timestamp, level, message and the fields.
     Json,
 }
 
-/// The level lines must reach to be written (0: nothing yet) and the format (1: JSON).
+/// The level lines must reach to be written (0: nothing yet).
 static LEVEL: AtomicU8 = AtomicU8::new(0);
 /// 1 when lines are JSON.
 static JSON: AtomicU8 = AtomicU8::new(0);
@@ -96,8 +77,7 @@ fn allows(set: u8, level: Level) -> bool {
     level as u8 <= set
 }
 
-/// Formats one line and queues it for the writer (see the module doc). A field whose
-/// value prints as nothing is left out (an optional value that is not there).
+/// Formats one line and queues it; a field that prints as nothing is left out.
 pub fn emit(level: Level, message: fmt::Arguments<'_>, fields: &[(&str, &dyn fmt::Display)]) {
     let json = JSON.load(Ordering::Relaxed) == 1;
     let mut text = message.to_string();
@@ -105,8 +85,7 @@ pub fn emit(level: Level, message: fmt::Arguments<'_>, fields: &[(&str, &dyn fmt
     push(format_line(level, &text, fields, json));
 }
 
-/// Queues `text` as one line of its own, without level or fields: liftoff's last error
-/// before it exits goes the same non-blocking way as its log once logging is set up.
+/// Queues `text` as a line of its own, without level or fields (liftoff's last error).
 pub fn raw(text: &str) {
     let mut text = text.to_string();
     truncate(&mut text);
@@ -118,7 +97,7 @@ pub fn raw(text: &str) {
 pub fn flush(timeout: Duration) {
     let deadline = Instant::now() + timeout;
     let mut queue = lock();
-    while queue.writer == Writer::Running && (!queue.lines.is_empty() || queue.writing) {
+    while queue.started && (!queue.lines.is_empty() || queue.writing) {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return;
@@ -178,77 +157,51 @@ fn truncate(text: &mut String) {
     text.push_str(" [cut]");
 }
 
-/// Whether the writer thread runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Writer {
-    /// No line yet.
-    NotStarted,
-    /// It writes the queue out.
-    Running,
-    /// It could not be started (a process limit): lines are written only when stderr
-    /// can take them at once.
-    Unavailable,
-}
-
 /// Lines waiting for the writer, and what the writer is doing.
 struct Queue {
-    /// Complete lines, oldest first.
     lines: VecDeque<Vec<u8>>,
     /// Whether the writer holds a line it is writing.
     writing: bool,
-    /// Lines dropped since the last notice.
     dropped: u64,
-    /// The writer thread's state.
-    writer: Writer,
+    /// Whether the writer thread runs (when it cannot be started, lines are dropped).
+    started: bool,
 }
 
 /// The queue, and the two conditions threads wait on.
 struct Sink {
-    /// The queue.
     queue: Mutex<Queue>,
-    /// Signalled when a line is queued.
     work: Condvar,
-    /// Signalled when the writer has nothing left.
     drained: Condvar,
 }
 
-/// The one sink of the process.
 static SINK: Sink = Sink {
     queue: Mutex::new(Queue {
         lines: VecDeque::new(),
         writing: false,
         dropped: 0,
-        writer: Writer::NotStarted,
+        started: false,
     }),
     work: Condvar::new(),
     drained: Condvar::new(),
 };
 
-/// Locks the queue. A panic aborts liftoff (`panic = "abort"`), so the lock is never
-/// poisoned in practice; if it were, the queue is still consistent.
+/// Locks the queue; a poisoned lock (never, with `panic = "abort"`) is still consistent.
 fn lock() -> MutexGuard<'static, Queue> {
     SINK.queue.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Queues `line`, starting the writer on the first one; never blocks on stderr.
+/// Queues `line`, starting the writer on the first one; never blocks on stderr. Without
+/// a writer (a process limit refused the thread) the line is dropped and counted.
 fn push(line: Vec<u8>) {
     let mut queue = lock();
-    if queue.writer == Writer::NotStarted {
-        queue.writer = match std::thread::Builder::new()
+    if !queue.started {
+        queue.started = std::thread::Builder::new()
             .name("liftoff-log".into())
             .stack_size(WRITER_STACK)
             .spawn(write_queue)
-        {
-            Ok(_) => Writer::Running,
-            Err(_) => Writer::Unavailable,
-        };
+            .is_ok();
     }
-    if queue.writer == Writer::Unavailable {
-        drop(queue);
-        write_now(&line);
-        return;
-    }
-    if queue.lines.len() >= QUEUE_LINES {
+    if !queue.started || queue.lines.len() >= QUEUE_LINES {
         queue.dropped += 1;
         return;
     }
@@ -296,12 +249,10 @@ fn dropped_notice(n: u64) -> Vec<u8> {
     format_line(Level::Warn, &text, &[], JSON.load(Ordering::Relaxed) == 1)
 }
 
-/// Writes `bytes` to stderr, retrying after signals and partial writes; on failure, the
-/// error number.
+/// Writes `bytes` to stderr, retrying after signals and partial writes; else the errno.
 fn write_all(mut bytes: &[u8]) -> Result<(), i32> {
     while !bytes.is_empty() {
-        // SAFETY: `bytes` is a valid buffer of its length; fd 2 may be anything, and a
-        // bad descriptor only makes the call fail.
+        // SAFETY: `bytes` is valid for its length; a bad fd 2 only makes the call fail.
         let n = unsafe { libc::write(libc::STDERR_FILENO, bytes.as_ptr().cast(), bytes.len()) };
         match usize::try_from(n) {
             Ok(0) => return Err(libc::EIO),
@@ -314,53 +265,6 @@ fn write_all(mut bytes: &[u8]) -> Result<(), i32> {
     }
     Ok(())
 }
-
-/// Without a writer thread: writes `line` only if stderr can take some of it at once,
-/// and takes back the SIGPIPE a broken pipe raises in this thread, so it is not
-/// forwarded to the server as if someone had sent it.
-fn write_now(line: &[u8]) {
-    let mut poll = libc::pollfd {
-        fd: libc::STDERR_FILENO,
-        events: libc::POLLOUT,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd; a zero timeout never blocks.
-    let ready = unsafe { libc::poll(&mut poll, 1, 0) } == 1 && poll.revents & libc::POLLOUT != 0;
-    let result = if ready {
-        write_all(line)
-    } else {
-        Err(libc::EAGAIN)
-    };
-    if result.is_err() {
-        lock().dropped += 1;
-    }
-    if result == Err(libc::EPIPE) {
-        take_own_sigpipe();
-    }
-}
-
-/// Removes the SIGPIPE this thread's failed write raised. Linux takes a thread's own
-/// pending signals before process-wide ones, so a SIGPIPE someone sent with `kill`
-/// stays pending for the supervisor to forward.
-#[cfg(target_os = "linux")]
-fn take_own_sigpipe() {
-    // SAFETY: the set is initialised by sigemptyset before use; a zero timeout never
-    // blocks, and a missing signal only makes sigtimedwait fail with EAGAIN.
-    unsafe {
-        let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
-        libc::sigemptyset(set.as_mut_ptr());
-        libc::sigaddset(set.as_mut_ptr(), libc::SIGPIPE);
-        let zero = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        libc::sigtimedwait(set.as_ptr(), std::ptr::null_mut(), &zero);
-    }
-}
-
-/// Nothing to take: liftoff forwards signals only on Linux (supervise mode).
-#[cfg(not(target_os = "linux"))]
-fn take_own_sigpipe() {}
 
 /// Logs at a level: `log!(Level::Info, "text {x}"; key = value, ...)`.
 macro_rules! log {

@@ -1,11 +1,6 @@
-//! liftoff: the entrypoint of a Python web API's container.
-//!
-//! `main` is tiny on purpose: it blocks signals, collects its arguments, runs the command,
-//! and turns the outcome into an exit code in one place ([`exit::code_for`]).
-//!
-//! liftoff defines the C `main` itself (`no_main`) so that std's runtime start-up does not
-//! run: that start-up sets SIGPIPE to "ignore", and liftoff must hand its program exactly
-//! the signal dispositions it inherited. It also keeps the exec path short.
+//! liftoff: blocks signals, runs the command, maps the outcome to an exit code. It
+//! defines the C `main` (`no_main`) so std's start-up cannot set SIGPIPE to "ignore":
+//! the program must get exactly the dispositions liftoff inherited.
 
 // Unit tests keep the harness's own main.
 #![cfg_attr(not(test), no_main)]
@@ -23,10 +18,8 @@ mod probe;
 mod signals;
 mod supervise;
 
-/// musl's malloc maps and unmaps memory for many of the allocations clap makes while
-/// parsing (66 `mmap` and 49 `munmap` calls per `liftoff run -- /bin/true`); dlmalloc takes
-/// memory in large chunks (13 `mmap`), which makes the static build start about a fifth
-/// faster (1.91 → 1.55 ms, 219 → 167 page faults; docs/benchmarks.md).
+/// dlmalloc takes memory in large chunks where musl's malloc maps and unmaps per
+/// allocation: the static build starts a fifth faster (docs/benchmarks.md).
 #[cfg(target_env = "musl")]
 #[global_allocator]
 static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
@@ -37,8 +30,7 @@ use std::os::unix::ffi::OsStringExt;
 /// The process entry point, called by the C runtime as `main`.
 #[cfg_attr(not(test), unsafe(export_name = "main"))]
 extern "C" fn liftoff_main(argc: c_int, argv: *const *const c_char) -> c_int {
-    // Block first: as PID 1, a signal without a handler that arrives before liftoff
-    // waits for it would be dropped, and a lost SIGTERM is a container that never stops.
+    // Block first: as PID 1, a signal that arrives before liftoff waits for it is lost.
     let inherited = signals::block_at_start();
     // SAFETY: the C runtime passes `argc` valid, NUL-terminated strings in `argv`.
     let args = unsafe { args(argc, argv) };
@@ -47,22 +39,17 @@ extern "C" fn liftoff_main(argc: c_int, argv: *const *const c_char) -> c_int {
         Err(errno) => Err(anyhow::anyhow!("failed to block signals: {errno}")),
     };
     let code = exit::code_for(result);
-    // What liftoff logged reaches stderr before it exits, unless stderr does not take it.
     log::flush(log::FLUSH_TIMEOUT);
     // `process::exit` flushes stdout; returning from a C main would not.
     std::process::exit(code)
 }
 
-/// Keeps the entry point (and all it calls) alive in unit-test builds, where the test
-/// harness has its own `main`, so that dead-code lints stay meaningful.
+/// Keeps the entry point alive in unit-test builds, so dead-code lints stay meaningful.
 #[cfg(test)]
 #[used]
 static ENTRY: extern "C" fn(c_int, *const *const c_char) -> c_int = liftoff_main;
 
-/// Copies the C argument vector.
-///
-/// # Safety
-/// `argv` must hold `argc` valid, NUL-terminated C strings.
+/// Copies the C argument vector (`argv` must hold `argc` valid C strings).
 unsafe fn args(argc: c_int, argv: *const *const c_char) -> Vec<OsString> {
     (0..usize::try_from(argc).unwrap_or(0))
         .map(|i| {

@@ -1,10 +1,6 @@
-//! liftoff's own output: stdout for what a command prints (`plan`, `config`, `check`,
-//! help), stderr for messages.
-//!
-//! Every write goes through here because liftoff blocks SIGPIPE from its first
-//! instruction (it must, to forward it): a reader that goes away, as in
-//! `liftoff plan | head -1`, turns into EPIPE, and `print!` would panic on it. A closed
-//! stream is not liftoff's failure, so what cannot be written is dropped.
+//! liftoff's own output: stdout for what a command prints, stderr for messages. SIGPIPE
+//! is blocked from the start, so a closed reader is EPIPE, and what cannot be written is
+//! dropped (`print!` would panic).
 
 use std::io::Write;
 
@@ -20,9 +16,8 @@ pub fn out(text: &str) {
         .and_then(|()| stdout.flush());
 }
 
-/// Writes `text` and a newline to stderr; a closed or broken stderr is ignored. Once
-/// liftoff runs a program (logging is set up), the line goes through the log's queue, so
-/// a stalled stderr cannot hold liftoff.
+/// Writes `text` and a newline to stderr, through the log's queue once logging is set up
+/// (so a stalled stderr cannot hold liftoff); a closed or broken stderr is ignored.
 pub fn err(text: &str) {
     #[cfg(test)]
     if captured(|c| c.err.push(text.to_string())) {

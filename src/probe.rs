@@ -1,16 +1,13 @@
-//! Probes: does a TCP port accept, does an HTTP URL answer 2xx. Used before the server
-//! starts (`wait_for`) and by `liftoff health`.
-//!
-//! A timeout is the whole budget, name lookup included. The system resolver has its own
-//! timeouts (resolv.conf) that liftoff cannot shorten, so a lookup runs on a thread of
-//! its own and is abandoned, not waited for, when the budget runs out ([`within`]).
+//! Probes: does a TCP port accept, does an HTTP URL answer 2xx (`wait_for`, `health`).
+//! A timeout is the whole budget, name lookup included: the resolver's own timeouts
+//! cannot be shortened, so a lookup runs on its own thread and is abandoned ([`within`]).
 
 pub mod http;
 pub mod url;
 pub mod wait;
 
 use std::io;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -18,45 +15,35 @@ use std::time::{Duration, Instant};
 /// did not finish in time (the thread is left to end on its own).
 pub fn within<T: Send + 'static>(
     timeout: Duration,
-    work: impl FnOnce() -> T + Send + 'static,
+    work: impl FnOnce() -> T + Send + Clone + 'static,
 ) -> Option<T> {
     let (tx, rx) = mpsc::sync_channel(1);
-    // Shared, so that the work can still be done here when no thread can be started.
-    let work = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));
+    detach(move || drop(tx.send(work())));
+    rx.recv_timeout(timeout).ok()
+}
+
+/// Runs `work` on a thread of its own; when no thread can be started (a process limit),
+/// here and unbounded, rather than not at all.
+pub fn detach(work: impl FnOnce() + Send + Clone + 'static) {
     let theirs = work.clone();
     let spawned = std::thread::Builder::new()
         .name("liftoff-probe".into())
         .stack_size(256 * 1024)
-        .spawn(move || {
-            let work = theirs.lock().ok().and_then(|mut w| w.take());
-            if let Some(work) = work {
-                let _ = tx.send(work());
-            }
-        });
-    match spawned {
-        Ok(_) => rx.recv_timeout(timeout).ok(),
-        // No thread (a process limit): do the work here, unbounded, rather than not at all.
-        Err(_) => work
-            .lock()
-            .ok()
-            .and_then(|mut w| w.take())
-            .map(|work| work()),
+        .spawn(theirs);
+    if spawned.is_err() {
+        work();
     }
 }
 
 /// Why a probe found its target down.
 #[derive(Debug)]
 pub enum Down {
-    /// The name did not resolve.
     Lookup(String, io::Error),
     /// Nothing answered before the deadline (lookup, connect or answer).
     TimedOut,
-    /// No address accepted the connection.
     Connect(String, io::Error),
-    /// No address of a `tcp://` target accepted the connection (the target names the
-    /// address already).
+    /// No address of a `tcp://` target accepted (the target names the address already).
     Tcp(io::Error),
-    /// The HTTP exchange failed or answered something else than 2xx.
     Http(http::HttpError),
 }
 
@@ -81,22 +68,13 @@ impl std::fmt::Display for Down {
     }
 }
 
-/// Connects to `url`'s host and port before `deadline`: resolves the name (bounded by the
-/// deadline), then tries each address with what is left of it.
+/// Connects to `url`'s host and port before `deadline`: resolves the name, then tries each
+/// address with what is left. The lookup has no deadline of its own: callers run the probe
+/// on a thread they stop waiting for (`within`, `wait_for`).
 pub fn connect(url: &url::Url, deadline: Instant) -> Result<TcpStream, Down> {
-    let host = url.host.clone();
-    let port = url.port;
-    let left = remaining(deadline)?;
-    let addrs: Vec<SocketAddr> = match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => within(left, move || {
-            (host.as_str(), port)
-                .to_socket_addrs()
-                .map(Iterator::collect)
-        })
-        .ok_or(Down::TimedOut)?
-        .map_err(|e| Down::Lookup(url.host.clone(), e))?,
-    };
+    let addrs = (url.host.as_str(), url.port)
+        .to_socket_addrs()
+        .map_err(|e| Down::Lookup(url.host.clone(), e))?;
     let mut last = io::Error::new(io::ErrorKind::NotFound, "the name has no address");
     for addr in addrs {
         match TcpStream::connect_timeout(&addr, remaining(deadline)?) {

@@ -1,8 +1,6 @@
-//! Signals: one [`Signal`] type with the names people type, rewrite tables per server,
-//! and the signal mask liftoff blocks at start and hands back to the child.
-//!
-//! Numbers always come from `libc`, never literals: Linux and macOS number signals
-//! differently, and the real-time range is decided by the C library at run time.
+//! Signals: one [`Signal`] type with the names people type, rewrite tables, and the mask.
+//! Numbers come from `libc`, never literals: Linux and macOS differ, and the real-time
+//! range is the C library's.
 
 mod mask;
 mod table;
@@ -17,40 +15,26 @@ pub use mask::{Inherited, all_signals, block_at_start, contains, forwarded, give
 pub use mask::{handled, take, take_back_chld};
 pub use table::{Rewrite, SignalTable, SignalTarget, check_rewrite};
 
-/// A signal liftoff can receive, forward or send, including the real-time ones.
-///
-/// Only numbers that name a signal on this platform can be built, so every value is
-/// valid to pass to `kill(2)`.
+/// A signal liftoff can receive, forward or send; only numbers that name a signal on this
+/// platform can be built, so every value is valid for `kill(2)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Signal(i32);
 
 impl Signal {
-    /// Hangup: gunicorn reloads; flask's reloader parent dies of it.
     pub const HUP: Signal = Signal(libc::SIGHUP);
-    /// Interrupt: Ctrl-C, a quick shutdown for gunicorn.
     pub const INT: Signal = Signal(libc::SIGINT);
-    /// Quit: a quick shutdown for gunicorn.
     pub const QUIT: Signal = Signal(libc::SIGQUIT);
-    /// Kill: cannot be caught, blocked or forwarded.
     pub const KILL: Signal = Signal(libc::SIGKILL);
-    /// User signal 1: gunicorn reopens its logs.
     pub const USR1: Signal = Signal(libc::SIGUSR1);
-    /// User signal 2: gunicorn's binary upgrade.
     pub const USR2: Signal = Signal(libc::SIGUSR2);
-    /// Terminate: the graceful stop every platform sends first.
     pub const TERM: Signal = Signal(libc::SIGTERM);
-    /// A child stopped or exited: what wakes the reaper.
     pub const CHLD: Signal = Signal(libc::SIGCHLD);
-    /// Stop: cannot be caught, blocked or forwarded.
     pub const STOP: Signal = Signal(libc::SIGSTOP);
-    /// Background read from the terminal; one more gunicorn worker.
     pub const TTIN: Signal = Signal(libc::SIGTTIN);
-    /// Background write to the terminal; one fewer gunicorn worker.
     pub const TTOU: Signal = Signal(libc::SIGTTOU);
-    /// The terminal was resized.
     pub const WINCH: Signal = Signal(libc::SIGWINCH);
 
-    /// The signal numbered `raw`, if that number names a signal on this platform.
+    /// The signal numbered `raw`, if that number names one on this platform.
     pub fn from_raw(raw: i32) -> Option<Signal> {
         let standard = nix::sys::signal::Signal::try_from(raw).is_ok();
         let realtime = realtime_range().is_some_and(|range| range.contains(&raw));
@@ -62,21 +46,18 @@ impl Signal {
         self.0
     }
 
-    /// Whether liftoff can receive this signal and pass it on (everything but
-    /// KILL, STOP and CHLD).
+    /// Whether liftoff can receive this signal and pass it on (not KILL, STOP, CHLD).
     pub fn is_forwardable(self) -> bool {
         self != Signal::KILL && self != Signal::STOP && self != Signal::CHLD
     }
 
-    /// Whether this is one of the signals platforms send to stop a container
-    /// (TERM from `docker stop` and Kubernetes, INT from Ctrl-C, QUIT).
+    /// Whether platforms send this to stop a container (TERM, INT, QUIT).
     pub fn is_shutdown(self) -> bool {
         self == Signal::TERM || self == Signal::INT || self == Signal::QUIT
     }
 }
 
-/// Every signal liftoff forwards: 1–31 except KILL, STOP and CHLD, then the real-time
-/// signals the C library leaves to applications (SIGRTMIN..=SIGRTMAX).
+/// Every signal liftoff forwards: 1–31 but KILL, STOP and CHLD, then SIGRTMIN..=SIGRTMAX.
 pub fn forwardable() -> impl Iterator<Item = Signal> {
     let realtime = realtime_range().into_iter().flatten();
     (1..=31)
@@ -85,8 +66,7 @@ pub fn forwardable() -> impl Iterator<Item = Signal> {
         .filter(|s| s.is_forwardable())
 }
 
-/// The real-time signals applications may use; glibc keeps the first two for itself,
-/// which is why this asks the C library instead of starting at 32.
+/// The real-time signals applications may use (glibc keeps the first two for itself).
 #[cfg(target_os = "linux")]
 fn realtime_range() -> Option<std::ops::RangeInclusive<i32>> {
     Some(libc::SIGRTMIN()..=libc::SIGRTMAX())
@@ -98,9 +78,6 @@ fn realtime_range() -> Option<std::ops::RangeInclusive<i32>> {
     None
 }
 
-/// Other names the C library and `kill -l` accept for the same signals.
-const ALIASES: &[(&str, i32)] = &[("IOT", libc::SIGABRT), ("CLD", libc::SIGCHLD)];
-
 /// What [`Signal::from_str`] accepts, for error messages.
 const ACCEPTED: &str = "a name like TERM, SIGTERM or sigterm, a number like 15, \
     or a real-time signal like RTMIN+3 or SIGRTMAX-1";
@@ -108,8 +85,7 @@ const ACCEPTED: &str = "a name like TERM, SIGTERM or sigterm, a number like 15, 
 impl FromStr for Signal {
     type Err = String;
 
-    /// Parses what people type: `TERM`, `SIGTERM`, `sigterm`, `15`, `RTMIN+3`,
-    /// `SIGRTMAX-1`.
+    /// Parses `TERM`, `SIGTERM`, `sigterm`, `15`, `RTMIN+3`, `SIGRTMAX-1`.
     fn from_str(text: &str) -> Result<Signal, String> {
         let text = text.trim();
         let unknown = || format!("unknown signal {text:?}: expected {ACCEPTED}");
@@ -118,19 +94,15 @@ impl FromStr for Signal {
         }
         let upper = text.to_ascii_uppercase();
         let name = upper.strip_prefix("SIG").unwrap_or(&upper);
-        if let Some(raw) = ALIASES
-            .iter()
-            .find(|(alias, _)| *alias == name)
-            .map(|(_, raw)| *raw)
-        {
-            return Ok(Signal(raw));
+        // IOT and CLD: other names the C library and `kill -l` accept.
+        match name {
+            "IOT" => Ok(Signal(libc::SIGABRT)),
+            "CLD" => Ok(Signal(libc::SIGCHLD)),
+            rt if rt.starts_with("RT") => parse_realtime(rt).ok_or_else(unknown),
+            _ => nix::sys::signal::Signal::from_str(&format!("SIG{name}"))
+                .map(|s| Signal(s as i32))
+                .map_err(|_| unknown()),
         }
-        if name.starts_with("RT") {
-            return parse_realtime(name).ok_or_else(unknown);
-        }
-        nix::sys::signal::Signal::from_str(&format!("SIG{name}"))
-            .map(|s| Signal(s as i32))
-            .map_err(|_| unknown())
     }
 }
 
@@ -168,13 +140,11 @@ impl fmt::Display for Signal {
     }
 }
 
-/// How far ahead [`later`] puts a deadline that would not fit: about 30 years, which
-/// the monotonic clock (seconds since boot in 64 bits) always holds.
+/// How far ahead [`later`] puts a deadline that would not fit (about 30 years).
 const FAR: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
 
-/// The instant `after` from `now`, for deadlines; when that overflows (a duration of
-/// centuries), a deadline so far ahead it never comes. `Instant + Duration` would panic
-/// instead, and a panic in PID 1 takes the container down.
+/// The instant `after` from `now`, or one that never comes when that overflows
+/// (`Instant + Duration` would panic, and a panic in PID 1 takes the container down).
 pub fn later(now: Instant, after: Duration) -> Instant {
     now.checked_add(after)
         .or_else(|| now.checked_add(FAR))

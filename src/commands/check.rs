@@ -1,7 +1,5 @@
-//! `liftoff check`: every problem the image would meet, in one run, for `RUN liftoff
-//! check` in a Dockerfile: the file's shape, the environment, and each profile the image
-//! can run, resolved as it would start (program and `before` steps on `PATH`, env file
-//! read, user looked up, `wait_for` parsed). Exit 0, or 78 with every problem listed.
+//! `liftoff check`: every problem the image would meet, in one run (for `RUN liftoff
+//! check`): each profile the image can run, resolved as it would start. Exit 0, or 78.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -14,8 +12,7 @@ use crate::plan::keys::KeyValues;
 
 /// Checks everything; prints `ok:` lines to stdout, problems and warnings to stderr.
 pub fn run(global: &GlobalArgs, env: Vec<(OsString, OsString)>) -> anyhow::Result<i32> {
-    // Only --config applies: flags would make the check about a command line the image
-    // never runs.
+    // Only --config applies: flags are not what the image runs.
     let (layers, problems) = load(
         global.config.as_deref(),
         env,
@@ -44,9 +41,8 @@ pub fn run(global: &GlobalArgs, env: Vec<(OsString, OsString)>) -> anyhow::Resul
                     report.warnings.push(format!("[{profile}]: {warning}"));
                 }
             }
-            // A built-in profile the file never mentions, whose server the image does not
-            // have, is not one the image is meant to run (an image without Flask never runs
-            // `dev`).
+            // A built-in profile the file never mentions, whose server is not installed,
+            // is not one the image is meant to run.
             Err(_) if !in_file && !crate::plan::installed(&layers, &profile) => {
                 crate::output::out(&format!(
                     "skipped: {profile}: its server is not installed, and the config file has no [{profile}]\n"
@@ -67,15 +63,12 @@ pub fn run(global: &GlobalArgs, env: Vec<(OsString, OsString)>) -> anyhow::Resul
 struct Report {
     /// Problem line → the profiles it was found for (none: it is not about one).
     problems: BTreeMap<String, Vec<String>>,
-    /// The order problems were first found in.
     order: Vec<String>,
-    /// Warnings, each naming its profile.
     warnings: Vec<String>,
 }
 
 impl Report {
-    /// Records `line`, found for `profile` (or for no profile); a line found for several
-    /// profiles is listed once, naming them all.
+    /// Records `line`, found for `profile`; a line found for several is listed once.
     fn problem(&mut self, line: String, profile: Option<&str>) {
         if !self.problems.contains_key(&line) {
             self.order.push(line.clone());
@@ -90,13 +83,11 @@ impl Report {
             crate::output::err(&format!("liftoff: warning: {warning}"));
         }
         for line in &self.order {
-            let profiles = &self.problems[line];
-            match profiles.as_slice() {
-                [] => crate::output::err(&format!("liftoff: error: {line}")),
-                names => {
-                    crate::output::err(&format!("liftoff: error: [{}]: {line}", names.join(", ")))
-                }
-            }
+            let scope = match self.problems[line].join(", ") {
+                names if names.is_empty() => names,
+                names => format!("[{names}]: "),
+            };
+            crate::output::err(&format!("liftoff: error: {scope}{line}"));
         }
         match self.order.len() {
             0 => 0,

@@ -1,5 +1,5 @@
-//! `liftoff config [PROFILE] [--explain]`: the merged configuration of a profile, and where
-//! every value came from (a layer, a built-in default, or computed from the machine).
+//! `liftoff config [PROFILE] [--explain]`: the merged configuration of a profile, and
+//! where every value came from.
 
 use std::ffi::OsString;
 
@@ -10,18 +10,16 @@ use super::{load, strict};
 use crate::cli::{ConfigArgs, ConfigFormat, GlobalArgs};
 use crate::exit::Failure;
 use crate::plan::keys::{self, KEYS};
-use crate::plan::layers::{Layers, Merged, Sources, closest, toml_key};
+use crate::plan::layers::{Layers, Merged, Sources, closest};
 use crate::plan::servers::{Ctx, Engine};
 use crate::plan::values::ServerKind;
 use crate::plan::{Plan, Target};
 
 /// One key that applies to the profile's server: its value and where it came from.
 struct Entry {
-    /// The key.
     key: &'static str,
     /// The value (`None`: unset, and what that means is the source).
     value: Option<Value>,
-    /// Where it came from.
     source: String,
 }
 
@@ -87,8 +85,7 @@ pub fn run(
     Ok(0)
 }
 
-/// Every key that applies to `server`: its value and source, secrets masked unless
-/// `reveal` (the `env` table's values, and those in argv-like keys).
+/// Every key that applies to `server`: its value and source, secrets masked unless `reveal`.
 fn entries(
     merged: &Merged,
     server: ServerKind,
@@ -118,36 +115,28 @@ fn entries(
         .collect()
 }
 
-/// A key's value as `config` shows it: the `env` table's values and the secrets in
-/// argv-like keys masked unless `reveal`.
+/// A key's value with the `env` table's values and argv-like secrets masked unless `reveal`.
 fn masked(key: &str, value: Value, reveal: bool) -> Value {
-    let words = |v: &Value| -> Option<Vec<String>> {
-        v.as_array()?
-            .iter()
-            .map(|w| w.as_str().map(String::from))
-            .collect()
-    };
     match (key, value) {
         ("env", Value::Table(table)) => Value::Table(
             table
                 .into_iter()
-                .map(|(k, v)| {
-                    let shown = v.as_str().map_or(v.clone(), |t| {
-                        Value::String(crate::plan::mask(&k, t, reveal))
-                    });
-                    (k, shown)
+                .map(|(k, v)| match v {
+                    Value::String(t) => {
+                        (k.clone(), Value::String(crate::plan::mask(&k, &t, reveal)))
+                    }
+                    v => (k, v),
                 })
                 .collect(),
         ),
-        ("command" | "extra_args" | "wait_for", value) => match words(&value) {
-            Some(w) => Value::Array(
-                crate::plan::mask_words(&w, reveal)
-                    .into_iter()
-                    .map(Value::String)
-                    .collect(),
-            ),
-            None => value,
-        },
+        ("command" | "extra_args" | "wait_for", Value::Array(a)) if a.iter().all(Value::is_str) => {
+            let words: Vec<String> = a
+                .iter()
+                .filter_map(|w| w.as_str().map(String::from))
+                .collect();
+            let masked = crate::plan::mask_words(&words, reveal);
+            Value::Array(masked.into_iter().map(Value::String).collect())
+        }
         ("before", Value::Array(steps)) => Value::Array(
             steps
                 .into_iter()
@@ -158,8 +147,7 @@ fn masked(key: &str, value: Value, reveal: bool) -> Value {
     }
 }
 
-/// The signal table in effect and where it came from: the server's built-in table, with
-/// the entries some layer set laid over it.
+/// The signal table in effect: the server's built-in one with the layers' entries over it.
 fn signals(engine: Engine, plan: Option<&Plan>, set: Option<Sources>) -> (Option<Value>, String) {
     let table = plan.map_or_else(
         || {
@@ -217,7 +205,7 @@ fn explain_text(
     entries: &[Entry],
     plan: Result<&Plan, &anyhow::Error>,
 ) -> String {
-    /// Values longer than this are not padded to: the column would run off the screen.
+    /// Longer values are not padded to: the column would run off the screen.
     const ALIGN_UP_TO: usize = 60;
     let mut out = format!(
         "profile {profile}: chosen by the command; no environment variable (LIFTOFF_PROFILE, FLASK_ENV, FLASK_DEBUG, APP_ENV, ENVIRONMENT) ever chooses the profile\n"
@@ -236,7 +224,7 @@ fn explain_text(
             format!(
                 "{} = {}",
                 e.key,
-                e.value.as_ref().map_or("-".into(), inline)
+                e.value.as_ref().map_or("-".into(), Value::to_string)
             )
         })
         .collect();
@@ -253,8 +241,7 @@ fn explain_text(
     out + &computed(plan)
 }
 
-/// What was computed from the machine (workers, program, directory, mode), or why the
-/// plan could not be made.
+/// What was computed from the machine, or why the plan could not be made.
 fn computed(plan: Result<&Plan, &anyhow::Error>) -> String {
     let plan = match plan {
         Ok(plan) => plan,
@@ -284,21 +271,6 @@ fn computed(plan: Result<&Plan, &anyhow::Error>) -> String {
         };
     }
     out + &format!("computed: mode = {} ({})\n", plan.mode, plan.mode_reason)
-}
-
-/// A TOML value on one line.
-fn inline(value: &Value) -> String {
-    match value {
-        Value::Table(table) if table.is_empty() => "{}".into(),
-        Value::Table(table) => {
-            let parts: Vec<String> = table
-                .iter()
-                .map(|(k, v)| format!("{} = {}", toml_key(k), inline(v)))
-                .collect();
-            format!("{{ {} }}", parts.join(", "))
-        }
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -333,7 +305,10 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         let source = |key: &str| {
             let entry = entries.iter().find(|e| e.key == key).unwrap();
-            (entry.value.as_ref().map(inline), entry.source.clone())
+            (
+                entry.value.as_ref().map(Value::to_string),
+                entry.source.clone(),
+            )
         };
         let shown_file = file.display().to_string();
         let cases = [

@@ -1,10 +1,6 @@
-//! `liftoff health`: an HTTP probe for container health checks.
-//!
-//! Slim Python images have no curl or wget, so the image's `HEALTHCHECK` (and Kubernetes
-//! exec probes, ECS container health checks) call liftoff itself: exit 0 when the URL
-//! answers 2xx, otherwise exit 1 with one line on stderr saying why, which the engine keeps
-//! in the container's health log. With a full URL it reads no configuration at all, so a
-//! typo in a ConfigMap cannot fail every probe.
+//! `liftoff health`: an HTTP probe for `HEALTHCHECK` and exec probes (slim images have no
+//! curl): exit 0 on 2xx, else 1 and one line saying why. With a full URL it reads no
+//! configuration, so a typo in a ConfigMap cannot fail every probe.
 
 use std::ffi::OsString;
 use std::time::Duration;
@@ -13,6 +9,7 @@ use super::{load, strict};
 use crate::cli::{GlobalArgs, HealthArgs};
 use crate::exit::Failure;
 use crate::plan::values::{Dur, FromValue, Port};
+use crate::probe::http::HttpError;
 use crate::probe::url::{self, Scheme};
 use crate::probe::{Down, within};
 
@@ -55,22 +52,15 @@ pub fn run(
     }
     let probed = within(timeout, move || crate::probe::probe(&target, timeout))
         .unwrap_or(Err(Down::TimedOut));
-    match probed {
-        Ok(()) => Ok(0),
-        Err(Down::TimedOut) => {
-            let within = humantime::format_duration(timeout);
-            crate::output::err(&format!(
-                "liftoff: error: {text} did not answer within {within}"
-            ));
-            Ok(1)
-        }
-        Err(why @ Down::Http(crate::probe::http::HttpError::Status(_))) => {
-            crate::output::err(&format!("liftoff: error: {text} {why}"));
-            Ok(1)
-        }
-        Err(why) => {
-            crate::output::err(&format!("liftoff: error: {text}: {why}"));
-            Ok(1)
-        }
-    }
+    let why = match probed {
+        Ok(()) => return Ok(0),
+        Err(Down::TimedOut) => format!(
+            " did not answer within {}",
+            humantime::format_duration(timeout)
+        ),
+        Err(why @ Down::Http(HttpError::Status(_))) => format!(" {why}"),
+        Err(why) => format!(": {why}"),
+    };
+    crate::output::err(&format!("liftoff: error: {text}{why}"));
+    Ok(1)
 }

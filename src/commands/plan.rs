@@ -1,9 +1,10 @@
-//! `liftoff plan [COMMAND...]`: resolves the command exactly as it would run, and prints
-//! the plan, running nothing.
+//! `liftoff plan [COMMAND...]`: resolves the command as it would run and prints the plan.
 
 use std::ffi::OsString;
 
-use super::{Next, request, resolve, usage};
+use clap::ValueEnum;
+
+use super::{request, resolve, usage};
 use crate::cli::{self, Command, GlobalArgs, PlanArgs, PlanFormat};
 use crate::exit::Failure;
 use crate::plan::layers::{BUILTIN_PROFILES, Layers};
@@ -33,9 +34,8 @@ pub fn run(
     }
     let mut outer = global.clone();
     outer.overlay(inner.globals());
-    let request = match request(outer, inner.command, env)? {
-        Next::Run(request) => request,
-        Next::Done(code) => return Ok(code),
+    let Some(request) = request(outer, inner.command, env)? else {
+        return Ok(0);
     };
     let plan = resolve(&request)?;
     match format {
@@ -45,9 +45,8 @@ pub fn run(
     Ok(0)
 }
 
-/// Takes plan's own `--format` and `--show-env` out of the command words, where the
-/// usage line shows them (`liftoff plan prod --format json`): after `prod`, `dev` or a
-/// profile, before `--`. After a program word every word is the program's.
+/// Takes plan's own `--format` and `--show-env` out of the words after `prod`, `dev` or a
+/// profile, before `--` (`liftoff plan prod --format json`); a program's words stay.
 fn own_flags(
     global: &GlobalArgs,
     env: &[(OsString, OsString)],
@@ -55,15 +54,11 @@ fn own_flags(
     mut format: PlanFormat,
     mut reveal: bool,
 ) -> anyhow::Result<(Vec<OsString>, PlanFormat, bool)> {
-    let first = words
-        .first()
-        .and_then(|w| w.to_str())
-        .unwrap_or_default()
-        .to_string();
-    let profile = BUILTIN_PROFILES.contains(&first.as_str())
+    let first = words.first().and_then(|w| w.to_str()).unwrap_or_default();
+    let profile = BUILTIN_PROFILES.contains(&first)
         || (!first.is_empty() && !first.starts_with('-') && {
             let (layers, _) = Layers::load(global.config.as_deref(), env.to_vec())?;
-            layers.is_profile(&first)
+            layers.is_profile(first)
         });
     if !profile {
         return Ok((words, format, reveal));
@@ -71,36 +66,29 @@ fn own_flags(
     let mut kept = Vec::new();
     let mut rest = words.into_iter();
     while let Some(word) = rest.next() {
-        let text = word.to_str().unwrap_or_default();
-        if text == "--show-env" {
-            reveal = true;
-            continue;
-        }
-        let value = match text.strip_prefix("--format") {
-            Some("") => rest.next(),
-            Some(v) if v.starts_with('=') => Some(OsString::from(&v[1..])),
-            _ if text == "--" => {
+        let value = match word.to_str().unwrap_or_default() {
+            "--" => {
                 kept.push(word);
                 kept.extend(rest);
                 break;
             }
+            "--show-env" => {
+                reveal = true;
+                continue;
+            }
+            "--format" => rest.next().unwrap_or_default(),
+            text if text.starts_with("--format=") => text["--format=".len()..].into(),
             _ => {
                 kept.push(word);
                 continue;
             }
         };
-        let value = value.unwrap_or_default();
-        format = match value.to_str() {
-            Some("text") => PlanFormat::Text,
-            Some("json") => PlanFormat::Json,
-            _ => {
-                return Err(Failure::Usage(format!(
-                    "invalid value '{}' for '--format <FORMAT>'; possible values: text, json",
-                    value.to_string_lossy().escape_debug()
-                ))
-                .into());
-            }
-        };
+        format = PlanFormat::from_str(&value.to_string_lossy(), false).map_err(|_| {
+            Failure::Usage(format!(
+                "invalid value '{}' for '--format <FORMAT>'; possible values: text, json",
+                value.to_string_lossy().escape_debug()
+            ))
+        })?;
     }
     Ok((kept, format, reveal))
 }

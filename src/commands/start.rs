@@ -1,21 +1,19 @@
-//! `liftoff [prod|dev|NAME|run -- PROGRAM|PROGRAM]`: resolve the plan, wait for the
-//! dependencies, run the `before` steps, then exec or supervise the program.
+//! `liftoff [prod|dev|NAME|run -- PROGRAM|PROGRAM]`: resolve, wait for dependencies, run
+//! the `before` steps, then exec or supervise the program.
 
 use anyhow::Context;
 
 use super::Request;
 use crate::exit::Failure;
-use crate::launch::Spec;
 use crate::log::{debug, error, info, warning};
 use crate::plan::values::Mode;
 use crate::plan::{Plan, shell_quote};
 use crate::probe::wait::{self, Outcome};
-use crate::signals::{Inherited, Signal};
+use crate::signals::Inherited;
 
 /// Runs the request and returns the code liftoff exits with.
 pub fn run(request: &Request, inherited: Inherited) -> anyhow::Result<i32> {
-    // From here on liftoff's stderr lines go through the log's queue, so that not even an
-    // error line can block on a stalled stderr; nothing is logged until the plan says how.
+    // stderr lines go through the log's queue from here, so a stalled stderr cannot block.
     crate::log::init(crate::log::Level::Error, crate::log::Format::Text);
     let plan = super::resolve(request)?;
     if let Some(problem) = &plan.user_problem {
@@ -33,11 +31,8 @@ pub fn run(request: &Request, inherited: Inherited) -> anyhow::Result<i32> {
     if let Outcome::Signaled(signal) =
         wait::wait(&plan.wait_for, plan.wait_timeout, &plan.spec.stop.table)?
     {
-        info!(
-            "received {} while waiting for dependencies; not starting",
-            signal_name(signal)
-        );
-        return Ok(128 + signal);
+        info!("received {signal} while waiting for dependencies; not starting");
+        return Ok(128 + signal.raw());
     }
     if let Some(code) = run_before(&plan, inherited)? {
         return Ok(code);
@@ -48,8 +43,7 @@ pub fn run(request: &Request, inherited: Inherited) -> anyhow::Result<i32> {
     }
 }
 
-/// Runs the `before` steps in order, each supervised like the server; returns the exit
-/// code to stop with when one fails or is stopped, or `None` when all succeeded.
+/// Runs the `before` steps, each supervised; the code to stop with if one fails or stops.
 fn run_before(plan: &Plan, inherited: Inherited) -> anyhow::Result<Option<i32>> {
     let count = plan.before.len();
     for (i, step) in plan.before.iter().enumerate() {
@@ -62,7 +56,7 @@ fn run_before(plan: &Plan, inherited: Inherited) -> anyhow::Result<Option<i32>> 
             // Stopped, even if the step exited 0: the server must not start after a stop.
             info!(
                 "received {signal} during before step {n}/{count} ({shown}); not starting {}",
-                program(&plan.spec)
+                plan.spec.program.display()
             );
             return Ok(Some(outcome.code));
         }
@@ -70,20 +64,10 @@ fn run_before(plan: &Plan, inherited: Inherited) -> anyhow::Result<Option<i32>> 
             error!(
                 "before step {n}/{count} ({shown}) failed with exit code {}; not starting {}",
                 outcome.code,
-                program(&plan.spec)
+                plan.spec.program.display()
             );
             return Ok(Some(outcome.code));
         }
     }
     Ok(None)
-}
-
-/// The program's path, for messages.
-fn program(spec: &Spec) -> std::path::Display<'_> {
-    spec.program.display()
-}
-
-/// `SIGTERM` for 15, for log lines.
-fn signal_name(raw: i32) -> String {
-    Signal::from_raw(raw).map_or_else(|| format!("signal {raw}"), |s| s.to_string())
 }

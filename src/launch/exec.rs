@@ -1,17 +1,11 @@
-//! Exec mode: replace liftoff with the program.
-//!
-//! liftoff passes on exactly the signal dispositions and mask it inherited, drops to the
-//! user last, and execs with `execve` itself (see `child.rs`).
+//! Exec mode: replace liftoff with the program (see `child.rs`).
 
 use super::Spec;
 use super::child::Prepared;
 use crate::signals::Inherited;
 
-/// Replaces liftoff with `spec`'s program; returns only on failure.
-///
-/// `supervised_before`: `before` steps ran under supervision, which made liftoff a child
-/// subreaper (when not PID 1) and may have taken SIGCHLD back from "ignore"; both are
-/// undone, since the program asked for neither.
+/// Replaces liftoff with `spec`'s program; returns only on failure. After supervised
+/// `before` steps, undoes the child subreaper and the SIGCHLD reset.
 pub fn exec(spec: &Spec, inherited: Inherited, supervised_before: bool) -> anyhow::Result<i32> {
     let prepared = Prepared::new(spec, inherited)?;
     if supervised_before && std::process::id() != 1 {

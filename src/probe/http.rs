@@ -1,9 +1,5 @@
-//! A minimal HTTP/1.1 GET client on std networking, with one deadline.
-//!
-//! It exists for probes (`liftoff health`, and `wait_for` before a server starts): it sends
-//! one GET and reads only the status line. There is no TLS, no redirects and no body: a
-//! probe asks "does it answer 2xx?", nothing more. The whole exchange (lookup, connect,
-//! write, read) shares one deadline, so a server that accepts and never answers, or
+//! A minimal HTTP/1.1 GET for probes: it reads only the status line (no TLS, redirects or
+//! body), and the whole exchange shares one deadline, so a server that never answers, or
 //! trickles one byte at a time, still ends at the timeout.
 
 use std::fmt;
@@ -20,20 +16,17 @@ const MAX_STATUS_LINE: usize = 8192;
 /// The part of a response a probe needs: the status line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
-    /// The status code, e.g. 200.
     pub status: u16,
-    /// The reason phrase as the server sent it (may be empty), e.g. "OK".
+    /// The reason phrase as sent (may be empty).
     pub reason: String,
 }
 
 /// Why an exchange did not produce a 2xx status line.
 #[derive(Debug)]
 pub enum HttpError {
-    /// The peer answered something that is not an HTTP status line.
     Malformed(String),
     /// The connection failed after it was made.
     Io(io::Error),
-    /// It answered, with this status.
     Status(Response),
 }
 
@@ -68,7 +61,7 @@ pub fn get(url: &Url, deadline: Instant) -> Result<Response, Down> {
     parse_status_line(&line).map_err(Down::Http)
 }
 
-/// Reads up to the end of the first line, each read bounded by what is left of the deadline.
+/// Reads up to the end of the first line, each read bounded by the deadline.
 fn read_status_line(stream: &mut TcpStream, deadline: Instant) -> Result<Vec<u8>, Down> {
     let mut line = Vec::new();
     let mut chunk = [0u8; 512];
@@ -121,39 +114,27 @@ fn quote(bytes: &[u8]) -> String {
     format!("{text:?}{more}")
 }
 
-/// Parses `HTTP/1.1 200 OK` (a trailing `\r` allowed) into a [`Response`].
-///
-/// Interim 1xx responses are returned as they are: probes send no `Expect`, and the
-/// servers liftoff runs send none to a plain GET.
+/// Parses `HTTP/1.1 200 OK` (a trailing `\r` allowed); interim 1xx are returned as they are
+/// (probes send no `Expect`).
 fn parse_status_line(line: &[u8]) -> Result<Response, HttpError> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let malformed = || HttpError::Malformed(format!("expected a status line, got {}", quote(line)));
     let text = std::str::from_utf8(line).map_err(|_| malformed())?;
     let (version, rest) = text.split_once(' ').ok_or_else(malformed)?;
-    let valid_version = version
-        .strip_prefix("HTTP/")
-        .and_then(|v| v.split_once('.'))
-        .is_some_and(|(major, minor)| is_digit(major) && is_digit(minor));
-    if !valid_version {
-        return Err(malformed());
-    }
     let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
-    let status = match code.as_bytes() {
-        [b'1'..=b'5', b'0'..=b'9', b'0'..=b'9'] => code.parse().map_err(|_| malformed())?,
-        _ => return Err(malformed()),
-    };
-    if reason.chars().any(char::is_control) {
+    let valid = matches!(
+        version.as_bytes(),
+        [b'H', b'T', b'T', b'P', b'/', b'0'..=b'9', b'.', b'0'..=b'9']
+    ) && matches!(code.as_bytes(), [b'1'..=b'5', b'0'..=b'9', b'0'..=b'9'])
+        && !reason.chars().any(char::is_control);
+    if !valid {
         return Err(malformed());
     }
+    let status = code.parse().map_err(|_| malformed())?;
     Ok(Response {
         status,
         reason: reason.to_string(),
     })
-}
-
-/// Whether `s` is exactly one ASCII digit.
-fn is_digit(s: &str) -> bool {
-    s.len() == 1 && s.as_bytes()[0].is_ascii_digit()
 }
 
 #[cfg(test)]

@@ -1,25 +1,19 @@
-//! The one parser for what probes take: `tcp://host:port` (`wait_for`) and
-//! `http://host[:port][/path][?query]` (`wait_for`, `liftoff health --url`).
-//!
-//! Strict on purpose, so that a typo fails before anything runs (78) instead of waiting
-//! out a timeout: the port is digits only (no `+80`), an IPv6 host needs brackets, and
-//! there are no user names, passwords, spaces or control characters anywhere.
+//! The one parser for probe targets: `tcp://host:port` and `http://host[:port][/path]`.
+//! Strict, so a typo fails before anything runs (78): digits-only ports, bracketed IPv6,
+//! no user names, passwords, spaces or control characters.
 
 use std::fmt;
 
 /// What a URL asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
-    /// A TCP port that must accept a connection.
     Tcp,
-    /// An HTTP URL that must answer 2xx.
     Http,
 }
 
 /// A parsed probe URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
-    /// tcp or http.
     pub scheme: Scheme,
     /// Host name or address (IPv6 without brackets).
     pub host: String,
@@ -45,7 +39,6 @@ impl Url {
 }
 
 impl fmt::Display for Url {
-    /// The URL as written.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
     }
@@ -129,17 +122,16 @@ fn split_authority(authority: &str) -> Result<(String, Option<u16>), &'static st
     if host.is_empty() {
         return Err("no host");
     }
-    let port = match port {
-        None => None,
-        Some(port) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
-            match port.parse::<u16>() {
-                Ok(port) if port != 0 => Some(port),
-                _ => return Err("the port must be a number from 1 to 65535"),
-            }
-        }
-        Some(_) => return Err("the port must be a number from 1 to 65535"),
+    // Digits only: `parse` would take `+80`.
+    let number = |p: &str| {
+        p.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| p.parse().ok())?
     };
-    Ok((host.to_string(), port))
+    match port.map(|p| number(p).filter(|&n: &u16| n != 0)) {
+        Some(None) => Err("the port must be a number from 1 to 65535"),
+        port => Ok((host.to_string(), port.flatten())),
+    }
 }
 
 #[cfg(test)]

@@ -1,17 +1,9 @@
-//! `wait_for`: before the server starts, wait until its dependencies answer.
-//!
-//! What wait-for-it and dockerize do, as a setting: each `tcp://host:port` must accept a
-//! connection and each `http://host[:port]/path` must answer 2xx, all within
-//! `wait_timeout`, name lookups included. Each probe runs on a thread of its own, so a
-//! resolver that never answers cannot hold the wait past its deadline; a target that is
-//! down is probed again after a short backoff (100 ms doubling to 1 s). Progress is logged
-//! every few seconds; at the deadline liftoff exits 69 (`EX_UNAVAILABLE`) naming every
-//! target that never came up and why.
-//!
-//! Meanwhile liftoff takes its signals every 50 ms at most: a shutdown signal (after the
-//! profile's rewrite table) ends the wait at once, and any other is dropped, since no
-//! program runs yet to forward it to (left pending, it would kill liftoff when exec mode
-//! restores the mask, or reach the server long after it was sent).
+//! `wait_for`: before the server starts, wait until each `tcp://` target accepts and each
+//! `http://` target answers 2xx, within `wait_timeout` (else 69, naming every target still
+//! down and why). Each probe runs on its own thread, so a silent resolver cannot hold the
+//! wait; a down target is retried after 100 ms doubling to 1 s. Signals are taken every
+//! 50 ms: a shutdown signal ends the wait, any other is dropped (no program runs yet to
+//! forward it to, and left pending it would kill liftoff when exec restores the mask).
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -26,48 +18,39 @@ use crate::signals::{Signal, SignalTable, later};
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The first pause before a down target is probed again.
 const FIRST_PAUSE: Duration = Duration::from_millis(100);
-/// The longest pause.
 const MAX_PAUSE: Duration = Duration::from_secs(1);
 /// How often the wait says what it is still waiting for.
 const REPORT_EVERY: Duration = Duration::from_secs(5);
-/// How long the wait goes without looking at its signals.
 const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 
 /// How a wait ended without an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Everything is up.
     Ready,
-    /// A shutdown signal (this number) arrived first.
-    Signaled(i32),
+    /// A shutdown signal arrived first.
+    Signaled(Signal),
 }
 
 /// Where one target stands.
 struct Tracked<'a> {
-    /// The target.
     target: &'a Url,
     /// Why its last finished probe found it down (`None`: no probe finished yet).
     why: Option<String>,
-    /// Whether it is up.
     up: bool,
-    /// Whether a probe of it is running.
     probing: bool,
-    /// When to probe it again.
     next: Instant,
-    /// How many probes found it down.
     failures: u32,
 }
 
-/// The pause after `failures` probes found a target down: 100 ms, 200 ms, 400 ms,
-/// 800 ms, then 1 s.
+/// The pause after `failures` probes found a target down: 100 ms doubling up to 1 s.
 pub fn pause(failures: u32) -> Duration {
     FIRST_PAUSE
         .saturating_mul(2u32.saturating_pow(failures.saturating_sub(1)))
         .min(MAX_PAUSE)
 }
 
-/// Waits until every target is up, a shutdown signal arrives, or `timeout` passes (a
-/// [`Failure::Unavailable`] error). `table` says which signals ask liftoff to stop.
+/// Waits until every target is up, a stop signal (per `table`) arrives, or `timeout`
+/// passes ([`Failure::Unavailable`]).
 pub fn wait(targets: &[Url], timeout: Duration, table: &SignalTable) -> anyhow::Result<Outcome> {
     if targets.is_empty() {
         return Ok(Outcome::Ready);
@@ -134,19 +117,8 @@ impl Tracked<'_> {
     /// `tx` tagged with `i`.
     fn probe(&mut self, i: usize, tx: &mpsc::Sender<(usize, Result<(), Down>)>, budget: Duration) {
         self.probing = true;
-        let job = {
-            let (tx, target) = (tx.clone(), self.target.clone());
-            move || drop(tx.send((i, probe(&target, budget))))
-        };
-        let spawned = std::thread::Builder::new()
-            .name("liftoff-wait".into())
-            .stack_size(256 * 1024)
-            .spawn(job);
-        if spawned.is_err() {
-            // No thread (a process limit): probe here, bounded by the budget except for
-            // the name lookup.
-            let _ = tx.send((i, probe(self.target, budget)));
-        }
+        let (tx, target) = (tx.clone(), self.target.clone());
+        super::detach(move || drop(tx.send((i, probe(&target, budget)))));
     }
 
     /// Takes in a finished probe's result.
@@ -163,8 +135,7 @@ impl Tracked<'_> {
             }
             Err(why) => {
                 self.failures = self.failures.saturating_add(1);
-                // A probe cut short by the wait's own deadline says less than a finished
-                // one before it ("answered 503" beats "timed out").
+                // A probe cut short by the deadline says less than an earlier finished one.
                 if !(matches!(why, Down::TimedOut) && self.why.is_some()) {
                     self.why = Some(why.to_string());
                 }
@@ -200,9 +171,9 @@ fn unavailable(tracked: &[Tracked], timeout: Duration) -> String {
 }
 
 /// Takes the signals that arrive within `timeout` (those already pending first: they are
-/// blocked from the start of `main`) and returns the number of the first that asks
-/// liftoff to stop; any other is dropped.
-fn take_stop(table: &SignalTable, timeout: Duration) -> anyhow::Result<Option<i32>> {
+/// blocked from the start of `main`) and returns the first that asks liftoff to stop;
+/// any other is dropped.
+fn take_stop(table: &SignalTable, timeout: Duration) -> anyhow::Result<Option<Signal>> {
     let set = crate::signals::forwarded();
     let end = later(Instant::now(), timeout);
     loop {
@@ -210,7 +181,7 @@ fn take_stop(table: &SignalTable, timeout: Duration) -> anyhow::Result<Option<i3
             return Ok(None);
         };
         match Signal::from_raw(raw) {
-            Some(signal) if table.stops(signal) => return Ok(Some(raw)),
+            Some(signal) if table.stops(signal) => return Ok(Some(signal)),
             Some(signal) => debug!(
                 "received a signal while waiting for dependencies: dropped, no program runs yet to forward it to";
                 signal = signal
@@ -226,8 +197,7 @@ fn next_signal(set: &nix::sys::signal::SigSet, end: Instant) -> anyhow::Result<O
     Ok(crate::signals::take(set, Some(end))?.map(|(raw, _)| raw))
 }
 
-/// macOS has no `sigtimedwait`: sleep through the pause, then take a shutdown signal
-/// that arrived meanwhile (it stays pending, since liftoff blocks it from the start).
+/// macOS has no `sigtimedwait`: sleep through the pause, then take a pending signal.
 #[cfg(not(target_os = "linux"))]
 fn next_signal(set: &nix::sys::signal::SigSet, end: Instant) -> anyhow::Result<Option<i32>> {
     use anyhow::Context;

@@ -1,5 +1,4 @@
-//! The signal mask and dispositions: block everything liftoff handles at the very start,
-//! and remember what it inherited so the child gets exactly that back.
+//! The signal mask and dispositions: what liftoff blocks at start and gives back.
 
 use std::mem::MaybeUninit;
 
@@ -10,19 +9,14 @@ use super::{Signal, forwardable};
 /// The signal state liftoff was started with, which the program gets back.
 #[derive(Clone, Copy, Debug)]
 pub struct Inherited {
-    /// The signal mask.
     pub mask: SigSet,
-    /// The signals whose disposition was `SIG_IGN` (a parent that ignored INT for a
-    /// background job expects the job to ignore it too).
+    /// Signals inherited as `SIG_IGN` (a background job ignores INT like its parent).
     pub ignored: SigSet,
 }
 
-/// Blocks every forwardable signal and CHLD, and returns what liftoff inherited.
-///
-/// Called first in `main`, before anything could start a thread, so every thread
-/// created later inherits the block and signals stay pending until the supervisor
-/// collects them with `sigtimedwait` (or until exec restores the mask). The ignored
-/// signals are read here, before liftoff could change a disposition.
+/// Blocks every forwardable signal and CHLD, first thing in `main`, so every later thread
+/// inherits the block and signals wait pending; reads the ignored set before anything
+/// could change it.
 pub fn block_at_start() -> nix::Result<Inherited> {
     let mut mask = SigSet::empty();
     pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&handled()), Some(&mut mask))?;
@@ -30,16 +24,14 @@ pub fn block_at_start() -> nix::Result<Inherited> {
     Ok(Inherited { mask, ignored })
 }
 
-/// An inherited `SIGCHLD = SIG_IGN` makes the kernel reap children itself, and then
-/// `waitpid` can never report the main child's status: put the default back while
-/// liftoff supervises (the child still gets the inherited SIG_IGN).
+/// An inherited `SIGCHLD = SIG_IGN` makes the kernel reap children itself, so `waitpid`
+/// could never see the main child: the default is back while liftoff supervises.
 #[cfg(target_os = "linux")]
 pub fn take_back_chld(inherited: &Inherited) -> anyhow::Result<()> {
     set_chld(inherited, libc::SIG_DFL)
 }
 
-/// Puts back an inherited `SIGCHLD = SIG_IGN` that [`take_back_chld`] reset, before exec
-/// after the `before` steps were supervised; a no-op when CHLD was not ignored.
+/// Puts back an inherited `SIGCHLD = SIG_IGN` that [`take_back_chld`] reset.
 pub fn give_back_chld(inherited: &Inherited) -> anyhow::Result<()> {
     set_chld(inherited, libc::SIG_IGN)
 }
@@ -49,8 +41,7 @@ fn set_chld(inherited: &Inherited, to: libc::sighandler_t) -> anyhow::Result<()>
     if !contains(&inherited.ignored, libc::SIGCHLD) {
         return Ok(());
     }
-    // SAFETY: SIG_DFL and SIG_IGN install no handler; liftoff's other thread (the log
-    // writer) never touches dispositions.
+    // SAFETY: SIG_DFL and SIG_IGN install no handler.
     let old = unsafe { libc::signal(libc::SIGCHLD, to) };
     anyhow::ensure!(
         old != libc::SIG_ERR,
@@ -60,10 +51,8 @@ fn set_chld(inherited: &Inherited, to: libc::sighandler_t) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Takes one signal of `set` (blocked, so it waits pending), sleeping in the kernel
-/// until one is there or `deadline` passes (never, without one). Returns the raw
-/// number and the sender's pid; `None` when the deadline passed. The one place
-/// liftoff waits for signals: the supervisor and the `wait_for` wait both use it.
+/// Takes one signal of `set`, waiting until `deadline` (none: forever); the raw number and
+/// the sender's pid, `None` when the deadline passed. The one place liftoff waits for them.
 #[cfg(target_os = "linux")]
 pub fn take(
     set: &SigSet,
@@ -77,12 +66,10 @@ pub fn take(
             // SAFETY: `set` is a valid signal set and `info` is writable.
             None => unsafe { libc::sigwaitinfo(set.as_ref(), info.as_mut_ptr()) },
             Some(deadline) => {
-                // Recomputed on every round, so an interrupted wait resumes with the
-                // time that is left, not the whole timeout again.
+                // Recomputed each round, so an interrupted wait resumes with what is left.
                 let left = deadline.saturating_duration_since(std::time::Instant::now());
                 let timeout = libc::timespec {
-                    // Capped at 68 years so it fits every time_t (named through inference:
-                    // musl deprecates the `time_t` alias).
+                    // Capped so it fits every time_t (musl deprecates the alias).
                     tv_sec: left
                         .as_secs()
                         .min(i32::MAX as u64)
@@ -117,12 +104,10 @@ pub fn handled() -> SigSet {
     raw_set(forwardable().map(Signal::raw).chain([libc::SIGCHLD]))
 }
 
-/// A signal set holding `signals`, which may include real-time signals (nix's
-/// `SigSet::add` takes only its own enum of standard signals).
+/// A signal set holding `signals`, real-time ones included (nix's `add` cannot).
 fn raw_set(signals: impl IntoIterator<Item = i32>) -> SigSet {
     let mut set = MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: sigemptyset initialises the set it is given; it cannot fail for a valid
-    // pointer.
+    // SAFETY: sigemptyset initialises the set it is given.
     let mut set = unsafe {
         libc::sigemptyset(set.as_mut_ptr());
         set.assume_init()
@@ -137,23 +122,10 @@ fn raw_set(signals: impl IntoIterator<Item = i32>) -> SigSet {
 
 /// Every signal number the kernel knows, standard and real-time.
 pub fn all_signals() -> impl Iterator<Item = i32> {
-    1..=max_signal()
+    1..=super::realtime_range().map_or(31, |range| *range.end())
 }
 
-/// The highest signal number.
-#[cfg(target_os = "linux")]
-fn max_signal() -> i32 {
-    libc::SIGRTMAX()
-}
-
-/// The highest signal number (no real-time signals).
-#[cfg(not(target_os = "linux"))]
-fn max_signal() -> i32 {
-    31
-}
-
-/// The current handler of signal `raw`, or `None` when the C library refuses the
-/// number (glibc keeps 32 and 33 to itself).
+/// The current handler of `raw`, or `None` when the C library refuses the number.
 fn disposition(raw: i32) -> Option<libc::sighandler_t> {
     let mut old = MaybeUninit::<libc::sigaction>::uninit();
     // SAFETY: a null new action only reads the current one into `old`.

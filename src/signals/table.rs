@@ -1,5 +1,4 @@
-//! Rewrite tables: what liftoff does with each signal it receives, per server, and
-//! where it sends the result (the main child or its process group).
+//! Rewrite tables: what liftoff does with each signal it receives, and where it sends it.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,7 +11,6 @@ use super::Signal;
 pub enum Rewrite {
     /// Send this signal to the target (the same one, or another).
     Forward(Signal),
-    /// Drop it: the child never sees it.
     Ignore,
 }
 
@@ -51,26 +49,19 @@ impl Rewrite {
     }
 }
 
-/// The rewrites for one server: received signal → what the child gets. Signals not
-/// listed are forwarded unchanged.
+/// The rewrites for one server: received signal → what the child gets; others go unchanged.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SignalTable {
     rewrites: BTreeMap<Signal, Rewrite>,
 }
 
-#[cfg_attr(
-    not(target_os = "linux"),
-    expect(dead_code, reason = "supervise mode, which uses this, is Linux-only")
-)]
 impl SignalTable {
     /// No rewrites: every signal is forwarded as is (programs and command profiles).
     pub fn empty() -> SignalTable {
         SignalTable::default()
     }
 
-    /// Sets the rewrite for `from`, replacing any earlier entry. An entry for KILL,
-    /// STOP or CHLD is kept but never applies: use [`SignalTable::try_set`] for input
-    /// from users.
+    /// Sets the rewrite for `from` (users' entries are checked by [`check_rewrite`]).
     pub fn set(&mut self, from: Signal, to: Rewrite) {
         self.rewrites.insert(from, to);
     }
@@ -83,9 +74,8 @@ impl SignalTable {
             .unwrap_or(Rewrite::Forward(signal))
     }
 
-    /// Whether receiving `signal` asks liftoff to stop: a shutdown signal (TERM, INT,
-    /// QUIT) or a signal the table turns into one, unless the table drops it. Used while
-    /// no child runs yet (`wait_for`), where there is nothing to forward to.
+    /// Whether receiving `signal` asks liftoff to stop: a shutdown signal or one the table
+    /// turns into one, unless the table drops it.
     pub fn stops(&self, signal: Signal) -> bool {
         match self.apply(signal) {
             Rewrite::Forward(to) => signal.is_shutdown() || to.is_shutdown(),
@@ -99,9 +89,8 @@ impl SignalTable {
     }
 }
 
-/// Refuses a rewrite liftoff could never apply: from a signal it never receives (KILL
-/// and STOP cannot be caught, CHLD is how it learns that children exit), or to one it
-/// must not send (STOP, CHLD) or to KILL, which no server can clean up after.
+/// Refuses a rewrite liftoff could never apply: from KILL, STOP or CHLD (never received),
+/// or to one of them.
 pub fn check_rewrite(from: Signal, to: Rewrite) -> Result<(), String> {
     if !from.is_forwardable() {
         return Err(format!(
@@ -121,7 +110,7 @@ pub fn check_rewrite(from: Signal, to: Rewrite) -> Result<(), String> {
 pub enum SignalTarget {
     /// The main child only (gunicorn's master manages its workers).
     Child,
-    /// The main child's whole process group (flask's reloader pair, shell pipelines).
+    /// The main child's process group (flask's reloader pair, shell pipelines).
     Group,
 }
 

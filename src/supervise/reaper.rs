@@ -1,5 +1,4 @@
-//! The loop around the state machine: wait for a signal or the next deadline, reap,
-//! send signals, exit. Every decision is in `state`; this only makes syscalls.
+//! The loop around the state machine: wait for a signal or the next deadline, reap, send.
 
 use std::time::Instant;
 
@@ -45,8 +44,8 @@ fn supervise(mut state: State, main_pid: i32) -> anyhow::Result<Outcome> {
                         debug!(
                             "final status: all children reaped, exiting";
                             code = code,
-                            status = Shown(state.main_status()),
-                            shutdown = Shown(state.shutdown())
+                            status = shown(state.main_status()),
+                            shutdown = shown(state.shutdown())
                         );
                         return Ok(Outcome {
                             code,
@@ -59,21 +58,12 @@ fn supervise(mut state: State, main_pid: i32) -> anyhow::Result<Outcome> {
     }
 }
 
-/// An optional value for a log field: nothing when it is `None`.
-struct Shown<T>(Option<T>);
-
-impl<T: std::fmt::Display> std::fmt::Display for Shown<T> {
-    /// The value, or nothing.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.0 {
-            Some(value) => value.fmt(f),
-            None => Ok(()),
-        }
-    }
+/// An optional value for a log field: empty (left out) when it is `None`.
+fn shown(value: Option<impl std::fmt::Display>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// Makes liftoff the reaper of orphaned descendants when it is not PID 1 (PID 1 is
-/// already), so `waitpid(-1)` sees them and none is left a zombie.
+/// Makes liftoff the reaper of orphaned descendants when it is not PID 1.
 fn become_subreaper() -> anyhow::Result<()> {
     if std::process::id() == 1 {
         return Ok(());
@@ -83,8 +73,7 @@ fn become_subreaper() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sleeps in the kernel until a signal in `set` is pending or `deadline` passes;
-/// `None` means the deadline passed. A signal number liftoff does not know is dropped.
+/// Waits for a signal in `set` or `deadline` (`None`); unknown signal numbers are dropped.
 fn wait(set: &SigSet, deadline: Option<Instant>) -> anyhow::Result<Option<Signal>> {
     loop {
         let Some((raw, from)) = signals::take(set, deadline)? else {
@@ -100,10 +89,8 @@ fn wait(set: &SigSet, deadline: Option<Instant>) -> anyhow::Result<Option<Signal
     }
 }
 
-/// Reaps every child that has exited — orphans as well as the main child — and reports
-/// each, then `NoChildren` once none is left. Raw `waitpid` rather than nix's: nix
-/// turns a death by a real-time signal into an error after the child is already
-/// reaped, which would lose the main child's status.
+/// Reaps every child that exited, then reports `NoChildren` once none is left. Raw
+/// `waitpid`: nix turns a death by a real-time signal into an error after reaping.
 fn reap(main_pid: i32) -> anyhow::Result<Vec<Event>> {
     let mut events = Vec::new();
     loop {
@@ -137,8 +124,7 @@ fn reap(main_pid: i32) -> anyhow::Result<Vec<Event>> {
     }
 }
 
-/// Sends `signal` to the main child or its process group (whose id is the main
-/// child's pid: it was started with `setpgid(0, 0)`).
+/// Sends `signal` to the main child or its process group (whose id is the child's pid).
 fn send(main_pid: i32, to: SignalTarget, signal: Signal, cause: Cause) {
     let pid = match to {
         SignalTarget::Child => main_pid,
@@ -155,27 +141,22 @@ fn send(main_pid: i32, to: SignalTarget, signal: Signal, cause: Cause) {
         }
         return;
     }
-    match cause {
+    let what = match cause {
         Cause::Forward => {
-            debug!("forwarded signal"; pid = main_pid, target = to, signal = signal)
+            debug!("forwarded signal"; pid = main_pid, target = to, signal = signal);
+            return;
         }
-        Cause::DrainDelayOver => {
-            info!("drain delay over: sent the stop signal"; pid = main_pid, target = to, signal = signal)
+        Cause::DrainDelayOver => "drain delay over: sent the stop signal",
+        Cause::DrainDelaySkipped => {
+            "second stop signal: skipped the rest of the drain delay and sent the stop signal"
         }
-        Cause::DrainDelaySkipped => info!(
-            "second stop signal: skipped the rest of the drain delay and sent the stop signal";
-            pid = main_pid, target = to, signal = signal
-        ),
-    }
+    };
+    info!("{what}"; pid = main_pid, target = to, signal = signal);
 }
 
-/// Sends `signal` to every process liftoff started that is still running, and logs
-/// why. As PID 1, `kill(-1)` reaches everything else in the PID namespace, which is
-/// all that could be left (and what the kernel kills anyway when PID 1 exits). As a
-/// subreaper: the main child's group, then every other descendant, found by walking
-/// `/proc/PID/task/TID/children` down from liftoff; a process forked after the walk
-/// passed its parent is re-parented to liftoff and caught by the next round (the state
-/// machine repeats SIGKILL until `waitpid` says no child is left).
+/// Sends `signal` to every process liftoff started. As PID 1, `kill(-1)` reaches the
+/// whole namespace; as a subreaper, the main child's group, then every descendant found
+/// in `/proc` (one forked after the walk is caught by the next SIGKILL round).
 fn kill_all(main_pid: i32, signal: Signal, cause: KillCause) {
     let scope = if std::process::id() == 1 {
         // SAFETY: kill has no memory-safety preconditions.
@@ -188,35 +169,32 @@ fn kill_all(main_pid: i32, signal: Signal, cause: KillCause) {
         let others = kill_descendants(main_pid, signal);
         format!("group {main_pid} and {others} other descendants")
     };
-    match cause {
+    let what = match cause {
         KillCause::MainExited => {
-            debug!("main child exited: stopping every process left"; signal = signal, scope = scope)
+            debug!("main child exited: stopping every process left"; signal = signal, scope = scope);
+            return;
         }
-        KillCause::SecondSignal => {
-            warning!("second shutdown signal: killed every process"; scope = scope)
-        }
-        KillCause::StopTimeout => {
-            warning!("stop timeout passed: killed every process"; scope = scope)
-        }
-        KillCause::DrainTimeout => warning!(
-            "processes outlived the main child by the stop timeout: killed them";
-            scope = scope
-        ),
         KillCause::Leftover => {
-            debug!("processes left after SIGKILL: killed them again"; scope = scope)
+            debug!("processes left after SIGKILL: killed them again"; scope = scope);
+            return;
         }
-    }
+        KillCause::SecondSignal => "second shutdown signal: killed every process",
+        KillCause::StopTimeout => "stop timeout passed: killed every process",
+        KillCause::DrainTimeout => {
+            "processes outlived the main child by the stop timeout: killed them"
+        }
+    };
+    warning!("{what}"; scope = scope);
 }
 
-/// Subreaper case of [`kill_all`]: the main child's process group at once, then each
-/// descendant outside it; returns how many processes outside the group it signalled.
+/// Subreaper case of [`kill_all`]: the group, then each descendant outside it; returns
+/// how many of those it signalled.
 fn kill_descendants(main_pid: i32, signal: Signal) -> usize {
     // SAFETY: kill has no memory-safety preconditions; ESRCH (group gone) is expected.
     unsafe { libc::kill(-main_pid, signal.raw()) };
     let mut reached = 0;
     for pid in descendants() {
-        // A group member already got it; twice could read as "stop now" to a program
-        // that counts its signals.
+        // A group member already got it: twice could read as "stop now".
         // SAFETY: getpgid and kill have no memory-safety preconditions.
         let signalled =
             unsafe { libc::getpgid(pid) != main_pid && libc::kill(pid, signal.raw()) == 0 };
@@ -225,8 +203,7 @@ fn kill_descendants(main_pid: i32, signal: Signal) -> usize {
     reached
 }
 
-/// liftoff's descendants, parents before their children; processes that exit while
-/// the tree is read are simply not listed.
+/// liftoff's descendants, parents first; those that exit meanwhile are not listed.
 fn descendants() -> Vec<i32> {
     let mut found = Vec::new();
     let mut queue = children_of("self");
@@ -237,8 +214,7 @@ fn descendants() -> Vec<i32> {
     found
 }
 
-/// The children of process `pid` (a number or `self`), from each of its threads'
-/// `children` file (proc_pid_task(5)): a child belongs to the thread that forked it.
+/// The children of `pid` (a number or `self`), from each thread's `children` file.
 fn children_of(pid: &str) -> Vec<i32> {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return Vec::new();

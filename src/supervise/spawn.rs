@@ -1,5 +1,4 @@
-//! Starting the main child: its own process group, the terminal's foreground if liftoff
-//! had it, then the same last steps as exec mode (`launch::child`).
+//! Starting the main child in its own process group, then the steps of `launch::child`.
 
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -10,10 +9,8 @@ use crate::launch::Spec;
 use crate::launch::child::Prepared;
 use crate::signals::Inherited;
 
-/// Starts the main child and returns its pid (which is also its process group id).
-///
-/// A failed exec comes back from `spawn` (std reports the child's error through a pipe)
-/// and maps to 127 or 126 exactly as in exec mode.
+/// Starts the main child and returns its pid (also its process group id); a failed exec
+/// maps to 127 or 126 as in exec mode.
 pub fn spawn(spec: &Spec, inherited: Inherited) -> anyhow::Result<i32> {
     anyhow::ensure!(
         spec.cwd.is_dir(),
@@ -25,9 +22,8 @@ pub fn spawn(spec: &Spec, inherited: Inherited) -> anyhow::Result<i32> {
     prepared.foreground = owns_terminal();
     let mut cmd = Command::new(&spec.program);
     cmd.process_group(0);
-    // SAFETY: `Prepared::exec` makes only async-signal-safe system calls on memory
-    // prepared before the fork; it neither allocates nor takes locks. It execs itself,
-    // so std's own exec after this closure only runs if it returned an error.
+    // SAFETY: `Prepared::exec` makes only async-signal-safe calls on memory prepared before
+    // the fork; it execs itself, so std's exec runs only if it failed.
     unsafe { cmd.pre_exec(move || Err(prepared.exec())) };
     match cmd.spawn() {
         Ok(child) => i32::try_from(child.id()).context("failed to read the child's pid"),
@@ -39,8 +35,7 @@ pub fn spawn(spec: &Spec, inherited: Inherited) -> anyhow::Result<i32> {
     }
 }
 
-/// Whether stdin is a terminal whose foreground group is liftoff's: only then does the
-/// child take the terminal over (not when liftoff runs in the background of a shell).
+/// Whether stdin is a terminal whose foreground group is liftoff's (then the child takes it).
 fn owns_terminal() -> bool {
     // SAFETY: plain queries on fd 0 and on liftoff itself.
     unsafe {

@@ -1,8 +1,5 @@
-//! The supervisor's decisions, with no syscalls: events in (a signal arrived, a child
-//! exited, no children are left, a deadline passed), actions out (send a signal, exit).
-//!
-//! Time is passed in, so tests drive every row of the shutdown timeline with
-//! synthetic instants.
+//! The supervisor's decisions, with no syscalls: events in, actions out. Time is passed
+//! in, so tests drive every row of the shutdown timeline with synthetic instants.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -10,26 +7,20 @@ use std::time::{Duration, Instant};
 pub use crate::launch::Stop as Policy;
 use crate::signals::{Rewrite, Signal, SignalTarget, later};
 
-/// How often liftoff repeats SIGKILL to whatever is still left once everything got
-/// one: a process forked while the previous round walked the tree, or re-parented to
-/// liftoff since, gets it on the next round. SIGKILLed processes are gone in
-/// milliseconds, so this only ticks when something is stuck in the kernel; liftoff
-/// still exits only once `waitpid` says no child is left (issue 3: it must never exit
-/// while a child it started is still running).
+/// How often SIGKILL is repeated to whatever is left (forked or re-parented since the last
+/// round); liftoff exits only once `waitpid` says no child is left.
 pub const KILL_GRACE: Duration = Duration::from_secs(1);
 
 /// How a process ended, as `waitpid` reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
-    /// It called `exit(code)`.
     Exited(i32),
     /// Signal N (a raw number: it may be real-time) killed it.
     Killed(i32),
 }
 
 impl Status {
-    /// The shell's convention, which Docker and Kubernetes report too: the exit code,
-    /// or 128+N when signal N killed it.
+    /// The shell's convention (Docker and Kubernetes report it too): the code, or 128+N.
     pub fn code(self) -> i32 {
         match self {
             Status::Exited(code) => code,
@@ -67,26 +58,19 @@ pub enum Event {
 /// Why a signal is being sent to the target, for the log and the tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cause {
-    /// A received signal, after the rewrite table.
     Forward,
-    /// The drain delay passed: the held shutdown signal goes out.
     DrainDelayOver,
-    /// A second shutdown signal cut the drain delay short.
     DrainDelaySkipped,
 }
 
 /// Why everything liftoff started is being signalled, for the log and the tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KillCause {
-    /// A second shutdown signal arrived while stopping.
     SecondSignal,
-    /// The stop timeout passed with the main child still running.
     StopTimeout,
-    /// The main child exited; everything left is asked to stop.
     MainExited,
     /// The main child exited and other processes outlived the stop timeout.
     DrainTimeout,
-    /// Everything got SIGKILL already, and something is still there.
     Leftover,
 }
 
@@ -99,12 +83,9 @@ pub enum Action {
         signal: Signal,
         cause: Cause,
     },
-    /// Send `signal` to every process liftoff started that is still running: the main
-    /// child's process group and every other descendant, including those that left
-    /// the group (`setsid`). As PID 1 that is everything else in the PID namespace.
+    /// Send `signal` to every process liftoff started (as PID 1: the whole namespace).
     KillAll { signal: Signal, cause: KillCause },
-    /// Hold the shutdown `signal` back for `delay` (the drain delay), so the server keeps
-    /// serving while the load balancer deregisters it; nothing to send yet, only to say.
+    /// Hold the shutdown `signal` back for `delay` (the drain delay): only to say so.
     Hold { signal: Signal, delay: Duration },
     /// Exit liftoff with this code: `waitpid` said no child is left.
     Exit(i32),
@@ -115,22 +96,18 @@ pub enum Action {
 enum Phase {
     /// The main child runs; signals are forwarded.
     Running,
-    /// A shutdown signal arrived and is held until `until` (the drain delay) while the
-    /// server keeps serving; SIGKILL at `deadline` all the same.
+    /// A shutdown signal is held until `until` (the drain delay); SIGKILL at `deadline`.
     Delaying {
         until: Instant,
         deadline: Instant,
         signal: Signal,
     },
-    /// A shutdown signal was forwarded; SIGKILL at `deadline`. It is sent once: a
-    /// server that lost it would be killed at the deadline, and a repeat can kill one
-    /// that is already exiting cleanly (Python resets its handlers before teardown).
+    /// The stop signal was forwarded, once: a repeat can kill a server already exiting
+    /// cleanly (Python resets its handlers before teardown). SIGKILL at `deadline`.
     Stopping { deadline: Instant },
-    /// The main child exited with `code` and everything left got SIGTERM; SIGKILL for
-    /// whatever is still there at `deadline`.
+    /// The main child exited with `code` and the rest got SIGTERM; SIGKILL at `deadline`.
     Draining { code: i32, deadline: Instant },
-    /// Everything got SIGKILL; again at `again` for whatever is still there, until the
-    /// main child (its `code` once reaped) and every other child are reaped.
+    /// Everything got SIGKILL; again at `again` until every child is reaped.
     Killed { code: Option<i32>, again: Instant },
 }
 
@@ -140,10 +117,8 @@ pub struct State {
     policy: Policy,
     main_pid: i32,
     phase: Phase,
-    /// The first shutdown signal as received (before the table rewrote it), so that the
-    /// caller can tell "the child was stopped" from "the child finished".
+    /// The first shutdown signal as received (before the table), to tell stopped from done.
     shutdown: Option<Signal>,
-    /// How the main child ended, once it did.
     main_status: Option<Status>,
     /// The stop signal liftoff forwarded (after the table), once it did.
     sent_stop: Option<Signal>,
@@ -172,8 +147,7 @@ impl State {
         self.main_status
     }
 
-    /// The earliest instant at which [`Event::Timer`] must be delivered; `None` means
-    /// wait for signals only.
+    /// When [`Event::Timer`] must be delivered; `None`: wait for signals only.
     pub fn deadline(&self) -> Option<Instant> {
         match self.phase {
             Phase::Running => None,
@@ -201,8 +175,7 @@ impl State {
         let Rewrite::Forward(signal) = self.policy.table.apply(received) else {
             return Vec::new();
         };
-        // The same test as during `wait_for`: TERM, INT, QUIT, or what the table
-        // turns into one of them.
+        // The same test as during `wait_for`.
         let shutdown = self.policy.table.stops(received);
         if shutdown && self.shutdown.is_none() {
             self.shutdown = Some(received);
@@ -233,8 +206,7 @@ impl State {
             Phase::Draining { code, .. } if shutdown => {
                 vec![self.kill_all(Some(code), now, KillCause::SecondSignal)]
             }
-            // Everything is already dying, or the main child is gone and there is no
-            // one left to forward to but stragglers that are being stopped anyway.
+            // Everything is dying, or only stragglers being stopped anyway are left.
             Phase::Running
             | Phase::Delaying { .. }
             | Phase::Killed { .. }
@@ -242,10 +214,8 @@ impl State {
         }
     }
 
-    /// The main child exited: remember its code and stop everything left.
-    ///
-    /// During a stop, the rest gets what is left of the stop timeout rather than a new
-    /// one, so liftoff still finishes within the budget the platform was promised.
+    /// The main child exited: remember its code and stop everything left, within what is
+    /// left of a running stop timeout.
     fn on_main_exit(&mut self, status: Status, now: Instant) -> Vec<Action> {
         self.main_status = Some(status);
         let code = self.reported(status);
@@ -272,9 +242,8 @@ impl State {
         }]
     }
 
-    /// The code liftoff reports for the main child's `status`: 0 for a success code, and
-    /// for a death by the stop signal liftoff itself forwarded when the server re-raises
-    /// it after a clean shutdown (`forwarded_stop_is_success`).
+    /// The code reported for the main child: 0 for a success code, or a death by the stop
+    /// signal liftoff forwarded when `forwarded_stop_is_success`.
     fn reported(&self, status: Status) -> i32 {
         let code = status.code();
         let stopped_by_us =

@@ -1,29 +1,16 @@
-//! Giving back start-up memory once supervision begins.
-//!
-//! An init holds its memory for the container's whole life, and almost all of liftoff's
-//! resident set after start-up is its own code that ran once: command-line parsing,
-//! configuration layers, TOML, the plan. Like the kernel freeing its `__init` sections,
-//! liftoff drops those pages once the child runs: the text segment of its own binary is
-//! a private, never-written mapping of the executable, so `MADV_DONTNEED` only unmaps it
-//! and the few pages the supervise loop needs fault straight back in from the page
-//! cache. Writable or relocated mappings (data, RELRO) are never touched, since dropping
-//! them would lose their contents. The heap's free memory goes back with `malloc_trim`.
+//! Giving back start-up memory once supervision begins: most of liftoff's resident set is
+//! code that ran once (parsing, config, the plan). Its read-only text is a private, never
+//! written file mapping, so `MADV_DONTNEED` only unmaps it and the pages the loop needs
+//! fault back in from the page cache; writable mappings are never touched.
 
-/// Drops the resident pages of liftoff's own code and constants, and trims the heap.
-/// Best effort: a failure only means the memory stays resident.
-///
-/// The ranges come from the executable's own program headers (`dl_iterate_phdr`): no
-/// file is read on PID 1's start path, and only segments the loader maps without write
-/// permission are chosen, so RELRO (part of the writable segment, relocated before being
-/// made read-only) is never among them.
+/// Drops the resident pages of liftoff's read-only segments (from its own program headers,
+/// so no file is read and RELRO is never among them) and trims the heap. Best effort.
 pub fn give_back_startup_memory() {
     for (start, end) in read_only_segments() {
         let (addr, len) = (start as *mut libc::c_void, end - start);
-        // SAFETY: the range lies inside a read-only PT_LOAD segment of the executable: a
-        // private file mapping that nothing writes. MADV_DONTNEED discards only
-        // page-table entries, and later accesses re-read the same bytes from the file.
-        // MADV_RANDOM then keeps those re-reads to the pages used, not the 64 KiB the
-        // kernel maps around a fault.
+        // SAFETY: the range lies inside a read-only PT_LOAD segment: a private file
+        // mapping that nothing writes, re-read from the file on access. MADV_RANDOM keeps
+        // those re-reads to the pages used.
         unsafe {
             libc::madvise(addr, len, libc::MADV_DONTNEED);
             libc::madvise(addr, len, libc::MADV_RANDOM);
@@ -51,8 +38,7 @@ fn read_only_segments() -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// The executable's load address and its program headers as mapped in memory: the
-/// first object `dl_iterate_phdr` reports, which is the executable itself.
+/// The executable's load address and program headers: `dl_iterate_phdr`'s first object.
 pub fn executable_headers() -> Option<(usize, &'static [libc::Elf64_Phdr])> {
     /// Called once per loaded object, the executable first; keeps it and stops.
     unsafe extern "C" fn first_object(
@@ -69,8 +55,7 @@ pub fn executable_headers() -> Option<(usize, &'static [libc::Elf64_Phdr])> {
         };
         let headers = match usize::from(info.dlpi_phnum) {
             0 => &[][..],
-            // SAFETY: dlpi_phdr points at dlpi_phnum program headers, mapped for the
-            // life of the process (the executable is never unloaded).
+            // SAFETY: dlpi_phdr points at dlpi_phnum headers, mapped for the process's life.
             n => unsafe { std::slice::from_raw_parts(info.dlpi_phdr, n) },
         };
         *found = usize::try_from(info.dlpi_addr)
@@ -79,8 +64,7 @@ pub fn executable_headers() -> Option<(usize, &'static [libc::Elf64_Phdr])> {
         1
     }
     let mut found: Option<(usize, &'static [libc::Elf64_Phdr])> = None;
-    // SAFETY: the callback only reads the headers the loader hands it and writes `found`,
-    // which outlives the call.
+    // SAFETY: the callback only reads the headers and writes `found`, which outlives it.
     unsafe {
         libc::dl_iterate_phdr(Some(first_object), (&raw mut found).cast());
     }
