@@ -146,9 +146,9 @@ pub fn merge(
     // The dev profile's own defaults go first: a default is only added where none is.
     let dev_defaults = row.dev.iter().filter(|_| dev);
     let dev_defaults = dev_defaults.map(|row| (row, Source::DevDefault));
-    for ((key, value), source) in
-        dev_defaults.chain(row.defaults.iter().map(|row| (row, Source::Default)))
-    {
+    let defaults = row.defaults.iter().copied().flatten();
+    let defaults = defaults.map(|row| (row, Source::Default));
+    for ((key, value), source) in dev_defaults.chain(defaults) {
         if let Some(key) = keys::find(key) {
             merged.add_builtin(key.name, value, source);
         }
@@ -229,17 +229,11 @@ fn need<T: Clone>(value: &Option<T>, key: &str) -> anyhow::Result<T> {
 
 /// Resolves one profile's settings; holds what every step needs.
 struct Resolver<'a> {
-    /// The layers (the file and the process environment).
     layers: &'a Layers,
-    /// The merged values and their sources.
     merged: &'a Merged,
-    /// The settings read from them.
     s: &'a Settings,
-    /// The server kind.
     server: ServerKind,
-    /// The server program.
     engine: Engine,
-    /// The profile, `None` for a program.
     profile: Option<&'a str>,
 }
 
@@ -265,7 +259,12 @@ impl Resolver<'_> {
             workers: workers.as_ref().map(|w| w.count),
         };
         let argv = self.argv(target, &ctx, &cwd, extra)?;
-        let program = program::resolve(self.program_word(target)?, &env, &cwd, self.engine)?;
+        // `program` replaces the executable looked up; argv[0] stays the command's.
+        let word = match (target, &s.program) {
+            (Target::Profile(_), Some(program)) => program.0.clone().into(),
+            _ => argv[0].clone(),
+        };
+        let program = program::resolve(word, &env, &cwd, self.engine)?;
         let stop = self.stop(&ctx)?;
         warnings.extend(self.budget_warnings(&stop));
         warnings.extend((self.engine.row().warning)(s));
@@ -274,7 +273,7 @@ impl Resolver<'_> {
                 &cwd,
                 s,
                 &self.layers.env,
-                ctx.workers.is_some(),
+                &argv,
             ));
         }
         let spec = Spec {
@@ -386,10 +385,7 @@ impl Resolver<'_> {
         let creds = user::resolve(&spec.0)
             .map_err(|e| Failure::Config(format!("user `{shown}` (from {source}): {e}")))?;
         let switch = user::switch(&creds, nix::unistd::geteuid().as_raw());
-        let identity = match &switch {
-            Ok(user::Switch::Drop) => Some(creds.identity()),
-            _ => None,
-        };
+        let identity = (switch == Ok(true)).then(|| creds.identity());
         let problem = match switch {
             Err(e) => Some(e),
             Ok(_) => user::cannot_enter(cwd, &creds).map(|why| {
@@ -494,26 +490,6 @@ impl Resolver<'_> {
         })
     }
 
-    /// The word looked up on `PATH`: the program's own, `program`, or the server's.
-    fn program_word(&self, target: &Target) -> anyhow::Result<OsString> {
-        let s = self.s;
-        if let Target::Program(argv) = target {
-            return Ok(argv[0].clone());
-        }
-        if let Some(program) = &s.program {
-            return Ok(program.0.clone().into());
-        }
-        match s.command.as_ref().and_then(|c| c.0.first()) {
-            Some(first) => Ok(first.into()),
-            None if self.engine == Engine::Command => Err(Failure::Config(format!(
-                "`command` (from {}) is empty; give at least the program",
-                self.source("command")
-            ))
-            .into()),
-            None => Ok(need(&s.program, "program")?.0.into()),
-        }
-    }
-
     /// The full argv: the server's (or the command's, or the program's own), then
     /// `extra_args`, then `-- EXTRA`.
     fn argv(
@@ -527,14 +503,8 @@ impl Resolver<'_> {
         if let Target::Program(argv) = target {
             return Ok(argv.clone());
         }
-        let (argv0, server_args) = match self.engine {
-            Engine::Command => {
-                let command = s.command.clone().unwrap_or_default().0;
-                let (first, rest) = command
-                    .split_first()
-                    .map_or_else(Default::default, |(f, r)| (f.clone(), r.to_vec()));
-                (first, rest)
-            }
+        let mut words = match self.engine {
+            Engine::Command => s.command.clone().unwrap_or_default().0,
             engine => {
                 if engine == Engine::Runserver && !cwd.join("manage.py").is_file() {
                     return Err(Failure::Config(format!(
@@ -549,15 +519,17 @@ impl Resolver<'_> {
                     workers: ctx.workers,
                 };
                 let args = (engine.row().argv)(&ctx).map_err(|_| self.missing_app())?;
-                (need(&self.s.program, "program")?.0, args)
+                [vec![need(&self.s.program, "program")?.0], args].concat()
             }
         };
-        Ok(std::iter::once(argv0)
-            .chain(server_args)
-            .chain(s.extra_args.clone().unwrap_or_default().0)
-            .map(OsString::from)
-            .chain(extra.iter().cloned())
-            .collect())
+        if words.is_empty() {
+            let from = self.source("command");
+            let why = format!("`command` (from {from}) is empty; give at least the program");
+            return Err(Failure::Config(why).into());
+        }
+        words.extend(s.extra_args.clone().unwrap_or_default().0);
+        let words = words.into_iter().map(OsString::from);
+        Ok(words.chain(extra.iter().cloned()).collect())
     }
 
     /// The settings as the engine reads them: for Django under uvicorn, the ASGI module
@@ -613,17 +585,11 @@ impl Resolver<'_> {
     /// Warnings when the shutdown budget is out of order: drain delay + graceful timeout
     /// < stop timeout < the platform's grace period.
     fn budget_warnings(&self, stop: &Stop) -> Vec<String> {
-        let mut warnings = Vec::new();
-        let production = matches!(
-            self.engine,
-            Engine::Gunicorn | Engine::Uvicorn | Engine::Granian
-        );
-        let graceful = production
-            .then_some(self.s.graceful_timeout)
-            .flatten()
-            .map(|d| d.0);
+        use Engine::{Granian, Gunicorn, Uvicorn};
+        let production = matches!(self.engine, Gunicorn | Uvicorn | Granian);
+        let graceful = self.s.graceful_timeout.filter(|_| production).map(|d| d.0);
         let server = production.then_some(self.engine.row().name);
-        warnings.extend(budget_warnings(graceful, stop.stop_timeout, server));
+        let mut warnings = budget_warnings(graceful, stop.stop_timeout, server);
         warnings.extend(drain_warning(stop.drain_delay, graceful, stop.stop_timeout));
         warnings
     }

@@ -19,7 +19,7 @@ pub fn run(request: &Request, inherited: Inherited) -> anyhow::Result<i32> {
     if let Some(problem) = &plan.user_problem {
         return Err(Failure::Config(problem.clone()).into());
     }
-    crate::log::init(plan.log_level.level(), plan.log_format.format());
+    crate::log::init(plan.log_level, plan.log_format);
     for warning in &plan.warnings {
         warning!("{warning}");
     }

@@ -176,22 +176,8 @@ fn cpu_quota(
         Version::V1 => read_cfs_quota(dir),
         Version::V2 => read_parsed(&dir.join("cpu.max"), parse::cpu_max),
     };
-    let found = hierarchy.tightest(notes, read, Quota::is_tighter_than);
-    match found {
-        Some((quota, file)) => {
-            let (q, p, cpus) = (quota.quota_us, quota.period_us, quota.cpus_text());
-            notes.push(format!(
-                "cpu quota {q}/{p} ({cpus} CPUs) from {} ({})",
-                file.display(),
-                hierarchy.version
-            ));
-            Some(quota)
-        }
-        None => {
-            notes.push(format!("no cpu quota {}", hierarchy.describe()));
-            None
-        }
-    }
+    let shown = |q: &Quota| format!("{}/{} ({} CPUs)", q.quota_us, q.period_us, q.cpus_text());
+    hierarchy.tightest(notes, "cpu quota", read, Quota::is_tighter_than, shown)
 }
 
 /// The tightest memory limit on the process's `memory` cgroup path.
@@ -209,20 +195,8 @@ fn memory_limit(
         ),
         Version::V2 => read_parsed(&dir.join("memory.max"), parse::memory_max),
     };
-    match hierarchy.tightest(notes, read, |a: &u64, b: &u64| a < b) {
-        Some((bytes, file)) => {
-            notes.push(format!(
-                "memory limit {bytes} bytes from {} ({})",
-                file.display(),
-                hierarchy.version
-            ));
-            Some(bytes)
-        }
-        None => {
-            notes.push(format!("no memory limit {}", hierarchy.describe()));
-            None
-        }
-    }
+    let shown = |bytes: &u64| format!("{bytes} bytes");
+    hierarchy.tightest(notes, "memory limit", read, |a, b| a < b, shown)
 }
 
 /// Reads v1 `cpu.cfs_quota_us` in `dir`, and `cpu.cfs_period_us` only when there is a quota.

@@ -16,7 +16,6 @@ use crate::exit::Failure;
 /// One variable from the file, with the line it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// The variable's name.
     pub key: String,
     /// Its value, unquoted and unescaped.
     pub value: String,

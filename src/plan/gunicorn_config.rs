@@ -52,26 +52,16 @@ fn cmd_args(env: &[(OsString, OsString)]) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The gunicorn settings liftoff passes as flags for `s` (with `workers` passed or not).
-fn passed(s: &Settings, workers: bool) -> Vec<&'static str> {
-    let set = [
-        s.port.and_then(|p| p.number()).is_some(),
-        workers,
-        s.threads.is_some(),
-        s.worker_class.is_some(),
-        s.timeout.is_some(),
-        s.graceful_timeout.is_some(),
-        s.keepalive.is_some(),
-        s.worker_tmp_dir.is_some(),
-        s.access_log.is_some(),
-        s.reload == Some(true),
-    ];
+/// The settings of [`PASSED`] that `args` set, as `--flag value` or `--flag=value`.
+fn set_by(args: &[String]) -> impl Iterator<Item = &'static str> {
+    let sets = |f: &str| {
+        args.iter()
+            .any(|a| a == f || a.starts_with(&format!("{f}=")))
+    };
     PASSED
         .iter()
-        .zip(set)
-        .filter(|(_, on)| *on)
-        .map(|((name, _), _)| *name)
-        .collect()
+        .filter(move |(_, flags)| flags.iter().any(|f| sets(f)))
+        .map(|(name, _)| *name)
 }
 
 /// The top-level assignments in a config file's text that set one of `names`.
@@ -89,15 +79,19 @@ fn assigned<'a>(text: &str, names: &[&'a str]) -> Vec<&'a str> {
         .collect()
 }
 
-/// Warnings for every setting of gunicorn's own configuration that a flag of liftoff's
+/// Warnings for every setting of gunicorn's own configuration that a flag in `argv`
 /// replaces, saying how to keep it.
 pub fn overridden(
     cwd: &Path,
     s: &Settings,
     env: &[(OsString, OsString)],
-    workers: bool,
+    argv: &[OsString],
 ) -> Vec<String> {
-    let names = passed(s, workers);
+    let argv: Vec<String> = argv
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let names: Vec<&str> = set_by(&argv).collect();
     let mut warnings = Vec::new();
     if let Some((path, _)) = file(cwd, s, env)
         && let Ok(text) = super::layers::read_small_file(&path)
@@ -113,18 +107,7 @@ pub fn overridden(
         }
     }
     let args = cmd_args(env);
-    let set: Vec<&str> = PASSED
-        .iter()
-        .filter(|(name, flags)| {
-            names.contains(name)
-                && args.iter().any(|a| {
-                    flags
-                        .iter()
-                        .any(|f| a == f || a.starts_with(&format!("{f}=")))
-                })
-        })
-        .map(|(name, _)| *name)
-        .collect();
+    let set: Vec<&str> = set_by(&args).filter(|name| names.contains(name)).collect();
     if !set.is_empty() {
         warnings.push(format!(
             "GUNICORN_CMD_ARGS sets {}, which liftoff's flags replace{}",
@@ -191,7 +174,18 @@ mod tests {
             OsString::from("GUNICORN_CMD_ARGS"),
             OsString::from("--workers=3 --access-logfile -"),
         )];
-        let warnings = overridden(&dir, &s, &env, true);
+        let argv = [
+            "gunicorn",
+            "--bind",
+            "0.0.0.0:8000",
+            "--workers",
+            "5",
+            "--threads",
+            "4",
+            "app",
+        ];
+        let argv: Vec<OsString> = argv.iter().map(OsString::from).collect();
+        let warnings = overridden(&dir, &s, &env, &argv);
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(
             warnings[0].contains("gunicorn.conf.py sets bind, workers, threads"),
@@ -210,7 +204,7 @@ mod tests {
             ..Settings::default()
         };
         assert!(
-            overridden(&dir, &left, &[], false).is_empty(),
+            overridden(&dir, &left, &[], &argv[..1]).is_empty(),
             "nothing passed, nothing replaced"
         );
         let named = Settings {

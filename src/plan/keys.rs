@@ -9,6 +9,9 @@
 //! Defaults that depend on the server (`Default::Server`) are in the server table
 //! (`servers.rs`), one row per server kind.
 
+use self::Applies::{Any, Only, Servers};
+use self::Default::{Is, Server, Unset};
+use self::From::{Anywhere, ProfileTable};
 use super::values::ServerKind;
 use super::values::{
     Bytes, Codes, Count, Dur, FromValue, Interface, List, LogFormat, LogLevel, Mode, Port,
@@ -21,15 +24,10 @@ use crate::signals::SignalTarget;
 pub struct Key {
     /// The name, as written in the file (`stop_timeout`).
     pub name: &'static str,
-    /// What its value must look like.
     pub expected: &'static str,
-    /// Its command-line flag, if it has one.
     pub flag: Option<Flag>,
-    /// Its value when no layer sets it.
     pub default: Default,
-    /// The servers it means something to.
     pub applies: Applies,
-    /// Where it may be set.
     pub from: From,
     /// One line of help (also the flag's `--help`).
     pub help: &'static str,
@@ -44,9 +42,7 @@ pub struct Flag {
     pub long: &'static str,
     /// The value's name in `--help`: `DUR`; for a switch, the help of `--no-LONG`.
     pub value: &'static str,
-    /// Where it is accepted.
     pub scope: Scope,
-    /// How its values are given.
     pub form: Form,
 }
 
@@ -95,14 +91,12 @@ pub enum Applies {
     Any,
     /// Every server but `command` (and programs).
     Servers,
-    /// These servers only.
     Only(&'static [ServerKind]),
 }
 
 /// Where a key may be set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum From {
-    /// Any layer.
     Anywhere,
     /// Only a profile table of the file: it chooses what runs, and only the command
     /// chooses that.
@@ -137,9 +131,7 @@ pub struct KeyValues(pub Vec<(&'static Key, Raw)>);
 /// One key's value(s) as given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Raw {
-    /// The value of a one-value flag.
     One(String),
-    /// The values of a repeatable flag, in order.
     Many(Vec<String>),
     /// `--NAME` (true) or `--no-NAME` (false), the last one given.
     Switch(bool),
@@ -207,13 +199,8 @@ impl<E: super::values::FromEntry> ReadKey for Table<E> {
 macro_rules! keys {
     ($(
         $name:ident: $ty:ty {
-            $(flag: $flag:expr,)?
-            default: $default:expr,
-            applies: $applies:expr,
-            $(from: $from:expr,)?
-            $(platform: $platform:literal,)?
-            help: $help:literal $(,)?
-        }
+            $(flag: $flag:expr,)? default: $default:expr, $(applies: $applies:expr,)?
+            $(from: $from:expr,)? $(platform: $platform:literal,)? help: $help:literal }
     )*) => {
         /// Every key's value, read from the layers: `None` when no layer sets it and it
         /// has no default for the server.
@@ -231,12 +218,12 @@ macro_rules! keys {
             Key {
                 name: stringify!($name),
                 expected: <$ty as ReadKey>::EXPECTED,
-                flag: keys!(@option $($flag)?),
+                flag: keys!(@or None $(, Some($flag))?),
                 default: $default,
-                applies: $applies,
-                from: keys!(@from $($from)?),
+                applies: keys!(@or Any $(, $applies)?),
+                from: keys!(@or Anywhere $(, $from)?),
                 help: $help,
-                platform: keys!(@option $($platform)?),
+                platform: keys!(@or None $(, Some($platform))?),
             },
         )*];
 
@@ -249,10 +236,8 @@ macro_rules! keys {
             }
         }
     };
-    (@option) => { None };
-    (@option $value:expr) => { Some($value) };
-    (@from) => { From::Anywhere };
-    (@from $from:expr) => { $from };
+    (@or $default:expr) => { $default };
+    (@or $default:expr, $value:expr) => { $value };
 }
 
 /// A global flag with one value.
@@ -265,13 +250,19 @@ const fn global(long: &'static str, value: &'static str) -> Flag {
     }
 }
 
+impl Flag {
+    /// The flag with another form.
+    const fn with(mut self, form: Form) -> Flag {
+        self.form = form;
+        self
+    }
+}
+
 /// A flag of `prod` and `dev` with one value.
 const fn server(long: &'static str, value: &'static str) -> Flag {
     Flag {
-        long,
-        value,
         scope: Scope::Server,
-        form: Form::One,
+        ..global(long, value)
     }
 }
 
@@ -294,228 +285,103 @@ const GRACEFUL: Applies = Applies::Only(&[
     ServerKind::Django,
 ]);
 
+/// The default of a key the server decides when unset.
+const OWN: Default = Unset("unset: the server's own default applies");
+
 keys! {
-    mode: Mode {
-        flag: global("mode", "MODE"),
-        default: Default::Is("auto"),
-        applies: Applies::Any,
-        help: "exec: become the program; supervise: stay as its parent; auto: supervise when PID 1 or when drain_delay or success_codes need a parent",
-    }
-    chdir: Text {
-        flag: global("chdir", "DIR"),
-        default: Default::Unset("unset: the current directory"),
-        applies: Applies::Any,
-        help: "Working directory of the program",
-    }
-    env: Table<Var> {
-        default: Default::Is("{}"),
-        applies: Applies::Any,
-        help: "Variables set for the program, over everything else",
-    }
-    stop_timeout: Dur {
-        flag: global("stop-timeout", "DUR"),
-        default: Default::Server,
-        applies: Applies::Any,
-        help: "Time between the stop signal and SIGKILL (e.g. 28s, 1m30s)",
-    }
-    signal_target: SignalTarget {
-        flag: global("signal-target", "TARGET"),
-        default: Default::Server,
-        applies: Applies::Any,
-        help: "Where forwarded signals go: the child alone, or its process group",
-    }
-    signals: Table<SignalRewrite> {
-        flag: Flag { long: "signal-map", value: "FROM=TO", scope: Scope::Global, form: Form::Entries },
-        default: Default::Server,
-        applies: Applies::Any,
-        help: "Rewrite a forwarded signal, e.g. QUIT=TERM or HUP=ignore (repeatable)",
-    }
-    success_codes: Codes {
-        flag: Flag { long: "success-code", value: "N", scope: Scope::Global, form: Form::Many { comma: false } },
-        default: Default::Is("[]"),
-        applies: Applies::Any,
-        help: "An exit code to report as 0 (repeatable)",
-    }
-    drain_delay: Dur {
-        flag: global("drain-delay", "DUR"),
-        default: Default::Is("0s"),
-        applies: Applies::Any,
-        help: "Keep serving this long after the first stop signal before passing it on (e.g. 5s)",
-    }
-    wait_for: List {
-        flag: Flag { long: "wait-for", value: "URL", scope: Scope::Global, form: Form::Many { comma: true } },
-        default: Default::Is("[]"),
-        applies: Applies::Any,
-        help: "Wait until this answers before starting: tcp://host:port or http://host:port/path (repeatable, or comma-separated as in LIFTOFF_WAIT_FOR)",
-    }
-    wait_timeout: Dur {
-        flag: global("wait-timeout", "DUR"),
-        default: Default::Is("30s"),
-        applies: Applies::Any,
-        help: "How long to wait for the --wait-for dependencies (default 30s)",
-    }
-    before: Steps {
-        flag: Flag { long: "before", value: "COMMAND", scope: Scope::Global, form: Form::Command },
-        default: Default::Is("[]"),
-        applies: Applies::Any,
-        help: "Run this command before the server, e.g. 'flask db upgrade' (split into words, never run by a shell; repeatable)",
-    }
-    user: Text {
-        flag: global("user", "USER[:GROUP]"),
-        default: Default::Unset("unset: the program runs as liftoff's own user"),
-        applies: Applies::Any,
-        help: "Run the program as this user when liftoff starts as root: NAME, UID, NAME:GROUP or UID:GID",
-    }
-    env_file: Text {
-        flag: global("env-file", "FILE"),
-        default: Default::Unset("unset: no env file"),
-        applies: Applies::Any,
-        help: "KEY=VALUE lines for the program's environment (below env and the process's own)",
-    }
-    log_level: LogLevel {
-        flag: global("log-level", "LEVEL"),
-        default: Default::Is("info"),
-        applies: Applies::Any,
-        help: "liftoff's own log level: error, warn, info, debug, trace",
-    }
-    log_format: LogFormat {
-        flag: global("log-format", "FORMAT"),
-        default: Default::Is("text"),
-        applies: Applies::Any,
-        help: "liftoff's own log format: text or json",
-    }
-    server: ServerKind {
-        default: Default::Server,
-        applies: Applies::Any,
-        from: From::ProfileTable,
-        help: "What the profile runs: gunicorn, flask, uvicorn, django, granian or command",
-    }
-    program: Text {
-        default: Default::Server,
-        applies: Applies::Any,
-        from: From::ProfileTable,
-        help: "The executable, looked up on the program's PATH",
-    }
-    command: Words {
-        default: Default::Unset("unset: the profile runs a server"),
-        applies: Applies::Only(&[ServerKind::Command]),
-        from: From::ProfileTable,
-        help: "The argv of a command profile, run verbatim",
-    }
-    extra_args: Words {
-        default: Default::Is("[]"),
-        applies: Applies::Any,
-        help: "Arguments appended to the server's argv, before -- EXTRA",
-    }
-    host: Text {
-        flag: server("host", "HOST"),
-        default: Default::Server,
-        applies: Applies::Servers,
-        help: "Address to bind",
-    }
-    port: Port {
-        flag: server("port", "PORT"),
-        default: Default::Server,
-        applies: Applies::Servers,
-        platform: "PORT",
-        help: "Port to bind (1-65535)",
-    }
-    app: Text {
-        flag: server("app", "APP"),
-        default: Default::Unset("unset: Flask finds FLASK_APP, app.py or wsgi.py"),
-        applies: Applies::Servers,
-        help: "The application, e.g. 'app:create_app()'",
-    }
-    workers: WorkerCount {
-        flag: server("workers", "N|auto"),
-        default: Default::Is("auto"),
-        applies: SIZED,
+    mode: Mode { flag: global("mode", "MODE"), default: Is("auto"),
+        help: "exec: become the program; supervise: stay as its parent; auto: supervise when PID 1 or when drain_delay or success_codes need a parent" }
+    chdir: Text { flag: global("chdir", "DIR"), default: Unset("unset: the current directory"),
+        help: "Working directory of the program" }
+    env: Table<Var> { default: Is("{}"),
+        help: "Variables set for the program, over everything else" }
+    stop_timeout: Dur { flag: global("stop-timeout", "DUR"), default: Server,
+        help: "Time between the stop signal and SIGKILL (e.g. 28s, 1m30s)" }
+    signal_target: SignalTarget { flag: global("signal-target", "TARGET"), default: Server,
+        help: "Where forwarded signals go: the child alone, or its process group" }
+    signals: Table<SignalRewrite> { flag: global("signal-map", "FROM=TO").with(Form::Entries),
+        default: Server,
+        help: "Rewrite a forwarded signal, e.g. QUIT=TERM or HUP=ignore (repeatable)" }
+    success_codes: Codes { flag: global("success-code", "N").with(Form::Many { comma: false }),
+        default: Is("[]"),
+        help: "An exit code to report as 0 (repeatable)" }
+    drain_delay: Dur { flag: global("drain-delay", "DUR"), default: Is("0s"),
+        help: "Keep serving this long after the first stop signal before passing it on (e.g. 5s)" }
+    wait_for: List { flag: global("wait-for", "URL").with(Form::Many { comma: true }),
+        default: Is("[]"),
+        help: "Wait until this answers before starting: tcp://host:port or http://host:port/path (repeatable, or comma-separated as in LIFTOFF_WAIT_FOR)" }
+    wait_timeout: Dur { flag: global("wait-timeout", "DUR"), default: Is("30s"),
+        help: "How long to wait for the --wait-for dependencies (default 30s)" }
+    before: Steps { flag: global("before", "COMMAND").with(Form::Command), default: Is("[]"),
+        help: "Run this command before the server, e.g. 'flask db upgrade' (split into words, never run by a shell; repeatable)" }
+    user: Text { flag: global("user", "USER[:GROUP]"),
+        default: Unset("unset: the program runs as liftoff's own user"),
+        help: "Run the program as this user when liftoff starts as root: NAME, UID, NAME:GROUP or UID:GID" }
+    env_file: Text { flag: global("env-file", "FILE"), default: Unset("unset: no env file"),
+        help: "KEY=VALUE lines for the program's environment (below env and the process's own)" }
+    log_level: LogLevel { flag: global("log-level", "LEVEL"), default: Is("info"),
+        help: "liftoff's own log level: error, warn, info, debug, trace" }
+    log_format: LogFormat { flag: global("log-format", "FORMAT"), default: Is("text"),
+        help: "liftoff's own log format: text or json" }
+    server: ServerKind { default: Server, from: ProfileTable,
+        help: "What the profile runs: gunicorn, flask, uvicorn, django, granian or command" }
+    program: Text { default: Server, from: ProfileTable,
+        help: "The executable, looked up on the program's PATH" }
+    command: Words { default: Unset("unset: the profile runs a server"),
+        applies: Only(&[ServerKind::Command]), from: ProfileTable,
+        help: "The argv of a command profile, run verbatim" }
+    extra_args: Words { default: Is("[]"),
+        help: "Arguments appended to the server's argv, before -- EXTRA" }
+    host: Text { flag: server("host", "HOST"), default: Server, applies: Servers,
+        help: "Address to bind" }
+    port: Port { flag: server("port", "PORT"), default: Server, applies: Servers, platform: "PORT",
+        help: "Port to bind (1-65535)" }
+    app: Text { flag: server("app", "APP"),
+        default: Unset("unset: Flask finds FLASK_APP, app.py or wsgi.py"), applies: Servers,
+        help: "The application, e.g. 'app:create_app()'" }
+    workers: WorkerCount { flag: server("workers", "N|auto"), default: Is("auto"), applies: SIZED,
         platform: "WEB_CONCURRENCY",
-        help: "Number of workers, auto (fit the container's CPUs) or server (the server's own config)",
-    }
-    workers_per_core: Count {
-        default: Default::Is("2"),
-        applies: SIZED,
-        help: "Workers per CPU for workers = \"auto\"",
-    }
-    min_workers: Count {
-        default: Default::Is("1"),
-        applies: SIZED,
-        help: "Lower bound for workers = \"auto\"",
-    }
-    max_workers: Count {
-        default: Default::Is("12"),
-        applies: SIZED,
-        help: "Upper bound for workers = \"auto\"",
-    }
-    worker_memory: Bytes {
-        default: Default::Unset("unset: no memory cap on the worker count"),
-        applies: SIZED,
-        help: "Memory one worker needs; caps workers = \"auto\" by the memory limit",
-    }
-    threads: Count {
-        flag: server("threads", "N"),
-        default: Default::Unset("unset: the server's own default applies"),
-        applies: Applies::Only(&[ServerKind::Gunicorn, ServerKind::Django, ServerKind::Granian]),
-        help: "Threads per worker (gunicorn; granian's WSGI blocking threads)",
-    }
-    worker_class: Text {
-        default: Default::Unset("unset: the server's own default applies"),
-        applies: GUNICORN,
-        help: "gunicorn's worker class, e.g. gthread",
-    }
-    timeout: Dur {
-        default: Default::Unset("unset: the server's own default applies"),
-        applies: GUNICORN,
-        help: "A worker silent this long is killed",
-    }
-    graceful_timeout: Dur {
-        default: Default::Server,
-        applies: GRACEFUL,
-        help: "Time workers get to finish their requests after a stop signal",
-    }
-    keepalive: Dur {
-        default: Default::Unset("unset: the server's own default applies"),
-        applies: Applies::Only(&[ServerKind::Gunicorn, ServerKind::Uvicorn, ServerKind::Django]),
-        help: "How long an idle keep-alive connection stays open",
-    }
-    worker_tmp_dir: Text {
-        default: Default::Unset("unset: /dev/shm when it exists"),
-        applies: GUNICORN,
-        help: "Directory for gunicorn's worker heartbeats",
-    }
+        help: "Number of workers, auto (fit the container's CPUs) or server (the server's own config)" }
+    workers_per_core: Count { default: Is("2"), applies: SIZED,
+        help: "Workers per CPU for workers = \"auto\"" }
+    min_workers: Count { default: Is("1"), applies: SIZED,
+        help: "Lower bound for workers = \"auto\"" }
+    max_workers: Count { default: Is("12"), applies: SIZED,
+        help: "Upper bound for workers = \"auto\"" }
+    worker_memory: Bytes { default: Unset("unset: no memory cap on the worker count"), applies: SIZED,
+        help: "Memory one worker needs; caps workers = \"auto\" by the memory limit" }
+    threads: Count { flag: server("threads", "N"), default: OWN,
+        applies: Only(&[ServerKind::Gunicorn, ServerKind::Django, ServerKind::Granian]),
+        help: "Threads per worker (gunicorn; granian's WSGI blocking threads)" }
+    worker_class: Text { default: OWN, applies: GUNICORN,
+        help: "gunicorn's worker class, e.g. gthread" }
+    timeout: Dur { default: OWN, applies: GUNICORN,
+        help: "A worker silent this long is killed" }
+    graceful_timeout: Dur { default: Server, applies: GRACEFUL,
+        help: "Time workers get to finish their requests after a stop signal" }
+    keepalive: Dur { default: OWN,
+        applies: Only(&[ServerKind::Gunicorn, ServerKind::Uvicorn, ServerKind::Django]),
+        help: "How long an idle keep-alive connection stays open" }
+    worker_tmp_dir: Text { default: Unset("unset: /dev/shm when it exists"), applies: GUNICORN,
+        help: "Directory for gunicorn's worker heartbeats" }
     gunicorn_config: Text {
-        default: Default::Unset("unset: no -c (gunicorn still reads ./gunicorn.conf.py if present)"),
+        default: Unset("unset: no -c (gunicorn still reads ./gunicorn.conf.py if present)"),
         applies: GUNICORN,
-        help: "A gunicorn config file, passed as -c",
-    }
-    access_log: Text {
-        default: Default::Unset("unset: the server's own default applies"),
-        applies: GRACEFUL,
-        help: "Access lines: a file or \"-\" for stdout (gunicorn); \"on\" or \"off\" (uvicorn, granian)",
-    }
-    reload: bool {
-        flag: Flag { long: "reload", value: "Do not reload on code changes", scope: Scope::Server, form: Form::Switch },
-        default: Default::Server,
-        applies: Applies::Servers,
-        help: "Reload on code changes",
-    }
-    debug: bool {
-        flag: Flag { long: "debug", value: "No debug mode", scope: Scope::Server, form: Form::Switch },
-        default: Default::Unset("unset: the app's own setting (FLASK_DEBUG, .flaskenv)"),
-        applies: Applies::Only(&[ServerKind::Flask]),
-        help: "Debug mode (Flask's debugger; never on a public address)",
-    }
-    interface: Interface {
-        default: Default::Server,
-        applies: Applies::Only(&[ServerKind::Granian, ServerKind::Django]),
-        help: "wsgi or asgi: how granian calls the app; asgi runs a Django profile under uvicorn",
-    }
-    health_path: Text {
-        default: Default::Is("/health"),
-        applies: Applies::Servers,
-        help: "The path `liftoff health` probes on the server's port",
-    }
+        help: "A gunicorn config file, passed as -c" }
+    access_log: Text { default: OWN, applies: GRACEFUL,
+        help: "Access lines: a file or \"-\" for stdout (gunicorn); \"on\" or \"off\" (uvicorn, granian)" }
+    reload: bool { flag: server("reload", "Do not reload on code changes").with(Form::Switch),
+        default: Server, applies: Servers,
+        help: "Reload on code changes" }
+    debug: bool { flag: server("debug", "No debug mode").with(Form::Switch),
+        default: Unset("unset: the app's own setting (FLASK_DEBUG, .flaskenv)"),
+        applies: Only(&[ServerKind::Flask]),
+        help: "Debug mode (Flask's debugger; never on a public address)" }
+    interface: Interface { default: Server,
+        applies: Only(&[ServerKind::Granian, ServerKind::Django]),
+        help: "wsgi or asgi: how granian calls the app; asgi runs a Django profile under uvicorn" }
+    health_path: Text { default: Is("/health"), applies: Servers,
+        help: "The path `liftoff health` probes on the server's port" }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use toml::Value;
@@ -35,7 +35,6 @@ pub enum Source {
     DevDefault,
     /// A table of the config file.
     File {
-        /// The file, as found.
         path: Arc<Path>,
         /// The table: `default` or a profile.
         table: String,
@@ -77,9 +76,7 @@ pub enum Scope {
 /// One thing wrong with the configuration, in one line that says where and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// What it blocks.
     pub scope: Scope,
-    /// The line.
     pub message: String,
 }
 
@@ -132,39 +129,32 @@ impl Problem {
 /// The config file, once found and checked.
 #[derive(Debug, Clone)]
 pub struct ConfigFile {
-    /// Where it is.
     pub path: Arc<Path>,
     /// Why this file: `--config`, `LIFTOFF_CONFIG` or `./liftoff.toml`.
     pub chosen_by: &'static str,
     /// The profile tables it defines, in file order, `default` excluded.
     pub profiles: Vec<String>,
-    /// The parsed file.
     pub table: Arc<toml::Table>,
 }
 
 /// Everything the layers are built from: the file, the environment and the flags.
 #[derive(Debug, Clone, Default)]
 pub struct Layers {
-    /// The config file, if any.
     pub file: Option<ConfigFile>,
     /// The process environment (captured once, so tests can pass their own).
     pub env: Vec<(OsString, OsString)>,
     /// Values from the environment that are configuration: (key, entry, value, source).
     vars: Vec<Setting>,
-    /// Values from the command line.
     flags: Vec<Setting>,
 }
 
 /// One value a variable or a flag sets: a key, or one entry of a table key.
 #[derive(Debug, Clone)]
 pub struct Setting {
-    /// The key.
     pub key: &'static str,
     /// The entry of a table key (`env.NAME`), else `None`.
     pub entry: Option<String>,
-    /// The value.
     pub value: Value,
-    /// The variable or the flag.
     pub source: Source,
 }
 
@@ -179,28 +169,20 @@ impl Layers {
         env: Vec<(OsString, OsString)>,
     ) -> Result<(Layers, Vec<Problem>), Failure> {
         let mut problems = Vec::new();
-        let from_env = match env.iter().find(|(k, _)| k == "LIFTOFF_CONFIG") {
-            Some((_, v)) if v.is_empty() => None,
-            Some((_, v)) => match v.to_str() {
-                Some(path) => Some(PathBuf::from(path)),
-                None => {
-                    return Err(Failure::Config(
-                        "environment variable LIFTOFF_CONFIG: the path is not UTF-8; name the config file with a UTF-8 path".into(),
-                    ));
-                }
-            },
+        let from_env = match env.iter().find(|(k, v)| k == "LIFTOFF_CONFIG" && !v.is_empty()) {
+            Some((_, v)) => Some(v.to_str().ok_or_else(|| Failure::Config(
+                "environment variable LIFTOFF_CONFIG: the path is not UTF-8; name the config file with a UTF-8 path".into(),
+            ))?),
             None => None,
         };
-        let file = match (config_flag, from_env) {
-            (Some(path), _) => Some(file::read_config(path, "--config", &mut problems)?),
-            (None, Some(path)) => Some(file::read_config(&path, "LIFTOFF_CONFIG", &mut problems)?),
-            (None, None) if Path::new("liftoff.toml").exists() => Some(file::read_config(
-                Path::new("liftoff.toml"),
-                "./liftoff.toml",
-                &mut problems,
-            )?),
-            (None, None) => None,
+        let here = Path::new("liftoff.toml");
+        let chosen = match (config_flag, from_env) {
+            (Some(path), _) => Some((path, "--config")),
+            (None, Some(path)) => Some((Path::new(path), "LIFTOFF_CONFIG")),
+            (None, None) => here.exists().then_some((here, "./liftoff.toml")),
         };
+        let file = chosen.map(|(path, by)| file::read_config(path, by, &mut problems));
+        let file = file.transpose()?;
         let vars = vars::variables(&env, &mut problems);
         let layers = Layers {
             file,
@@ -274,15 +256,9 @@ impl Layers {
 
     /// Looks a variable up in the captured environment; `None` also when not UTF-8.
     pub fn var(&self, name: &str) -> Option<&str> {
-        lookup(&self.env, name)
+        let found = self.env.iter().find(|(k, _)| k == name);
+        found.and_then(|(_, v)| v.to_str())
     }
-}
-
-/// Looks a variable up in a captured environment; `None` also when not UTF-8.
-pub fn lookup<'a>(env: &'a [(OsString, OsString)], name: &str) -> Option<&'a str> {
-    env.iter()
-        .find(|(k, _)| k == name)
-        .and_then(|(_, v)| v.to_str())
 }
 
 /// A table key as TOML writes it: bare when it can be, else quoted on one line

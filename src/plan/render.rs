@@ -14,11 +14,7 @@ use super::{Plan, servers};
 
 /// Quotes an argv for a shell, for people to read (never executed).
 pub fn shell_quote(argv: &[OsString]) -> String {
-    let words: Vec<String> = argv
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    shell_words::join(words)
+    shell_words::join(lossy_words(argv))
 }
 
 /// Milliseconds for JSON.
@@ -135,14 +131,7 @@ impl Plan {
             .shown_env(reveal)
             .map(|(k, v)| format!("{k}={}", shell_words::quote(&v)))
             .collect();
-        rows.push((
-            "env",
-            if env.is_empty() {
-                "(unchanged)".into()
-            } else {
-                env.join(" ")
-            },
-        ));
+        rows.push(("env", joined(&env, " ", "(unchanged)")));
         if self.supervises() {
             self.stop_rows(&mut rows);
         }
@@ -173,14 +162,7 @@ impl Plan {
             .iter()
             .map(|(from, to)| format!("{from} -> {to}"))
             .collect();
-        rows.push((
-            "signals",
-            if rewrites.is_empty() {
-                "forwarded as is".into()
-            } else {
-                rewrites.join(", ")
-            },
-        ));
+        rows.push(("signals", joined(&rewrites, ", ", "forwarded as is")));
         rows.push(("stop timeout", format!("{}{only}", Dur(stop.stop_timeout))));
         if !stop.success_codes.is_empty() {
             let codes: Vec<String> = stop.success_codes.iter().map(i32::to_string).collect();
@@ -265,6 +247,15 @@ impl Plan {
             "warnings": self.warnings,
         });
         serde_json::to_string_pretty(&doc).unwrap_or_default()
+    }
+}
+
+/// `items` joined with `sep`, or `none` when there are none.
+fn joined(items: &[String], sep: &str, none: &str) -> String {
+    if items.is_empty() {
+        none.into()
+    } else {
+        items.join(sep)
     }
 }
 

@@ -5,19 +5,16 @@
 
 use super::keys::Settings;
 use super::values::{Dur, Interface, ServerKind, Text};
-use crate::signals::{Rewrite, Signal, SignalTable};
+use crate::signals::{Rewrite, Signal, Signal as S, SignalTable};
 
 /// The server program a profile runs (a kind may use more than one: Django runs
 /// `runserver` for `dev` and gunicorn or uvicorn otherwise).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
-    /// gunicorn.
     Gunicorn,
     /// `flask run`.
     Flask,
-    /// uvicorn.
     Uvicorn,
-    /// granian.
     Granian,
     /// Django's `python manage.py runserver`.
     Runserver,
@@ -28,20 +25,16 @@ pub enum Engine {
 /// What an argv builder and a signal table get: every setting with its default, and the
 /// worker count liftoff sized (`None`: the server's own configuration decides).
 pub struct Ctx<'a> {
-    /// The settings.
     pub s: &'a Settings,
-    /// `--workers`.
     pub workers: Option<u32>,
 }
 
 /// One server program.
 pub struct Server {
-    /// Which.
     pub engine: Engine,
-    /// Its name in messages.
     pub name: &'static str,
     /// Defaults of the keys whose default depends on the server, as variables write them.
-    pub defaults: &'static [(&'static str, &'static str)],
+    pub defaults: &'static [&'static [(&'static str, &'static str)]],
     /// What the `dev` profile changes of them.
     pub dev: &'static [(&'static str, &'static str)],
     /// How to install it, for the message when its program is missing.
@@ -68,15 +61,7 @@ pub static SERVERS: &[Server] = &[
     Server {
         engine: Engine::Gunicorn,
         name: "gunicorn",
-        defaults: &[
-            ("program", "gunicorn"),
-            ("host", "0.0.0.0"),
-            ("port", "8000"),
-            ("stop_timeout", "28s"),
-            ("signal_target", "child"),
-            ("graceful_timeout", "25s"),
-            ("reload", "false"),
-        ],
+        defaults: &[&[("program", "gunicorn")], PRODUCTION],
         dev: &[],
         install: "pip install gunicorn",
         argv: gunicorn_argv,
@@ -87,14 +72,7 @@ pub static SERVERS: &[Server] = &[
     Server {
         engine: Engine::Flask,
         name: "flask run",
-        defaults: &[
-            ("program", "flask"),
-            ("host", "127.0.0.1"),
-            ("port", "8080"),
-            ("stop_timeout", "8s"),
-            ("signal_target", "group"),
-            ("reload", "true"),
-        ],
+        defaults: &[&[("program", "flask")], DEVELOPMENT],
         dev: &[],
         install: "pip install flask",
         argv: flask_argv,
@@ -105,15 +83,7 @@ pub static SERVERS: &[Server] = &[
     Server {
         engine: Engine::Uvicorn,
         name: "uvicorn",
-        defaults: &[
-            ("program", "uvicorn"),
-            ("host", "0.0.0.0"),
-            ("port", "8000"),
-            ("stop_timeout", "28s"),
-            ("signal_target", "child"),
-            ("graceful_timeout", "25s"),
-            ("reload", "false"),
-        ],
+        defaults: &[&[("program", "uvicorn")], PRODUCTION],
         dev: DEV,
         install: "pip install uvicorn",
         argv: uvicorn_argv,
@@ -124,16 +94,7 @@ pub static SERVERS: &[Server] = &[
     Server {
         engine: Engine::Granian,
         name: "granian",
-        defaults: &[
-            ("program", "granian"),
-            ("host", "0.0.0.0"),
-            ("port", "8000"),
-            ("stop_timeout", "28s"),
-            ("signal_target", "child"),
-            ("graceful_timeout", "25s"),
-            ("reload", "false"),
-            ("interface", "asgi"),
-        ],
+        defaults: &[&[("program", "granian"), ("interface", "asgi")], PRODUCTION],
         dev: DEV,
         install: "pip install granian (granian[reload] for reload)",
         argv: granian_argv,
@@ -144,14 +105,7 @@ pub static SERVERS: &[Server] = &[
     Server {
         engine: Engine::Runserver,
         name: "runserver",
-        defaults: &[
-            ("program", "python"),
-            ("host", "127.0.0.1"),
-            ("port", "8080"),
-            ("stop_timeout", "8s"),
-            ("signal_target", "group"),
-            ("reload", "true"),
-        ],
+        defaults: &[&[("program", "python")], DEVELOPMENT],
         dev: &[],
         install: "pip install django, and a python on PATH",
         argv: runserver_argv,
@@ -162,7 +116,7 @@ pub static SERVERS: &[Server] = &[
     Server {
         engine: Engine::Command,
         name: "the command",
-        defaults: &[("stop_timeout", "8s"), ("signal_target", "group")],
+        defaults: &[&[("stop_timeout", "8s"), ("signal_target", "group")]],
         dev: &[],
         install: "",
         argv: |_| Ok(Vec::new()),
@@ -170,6 +124,26 @@ pub static SERVERS: &[Server] = &[
         reraises_stop: |_| false,
         warning: |_| None,
     },
+];
+
+/// A production server's defaults: every address, and a stop inside the platforms' 30 s.
+const PRODUCTION: &[(&str, &str)] = &[
+    ("host", "0.0.0.0"),
+    ("port", "8000"),
+    ("stop_timeout", "28s"),
+    ("signal_target", "child"),
+    ("graceful_timeout", "25s"),
+    ("reload", "false"),
+];
+
+/// A development server's defaults: loopback, reload, a stop inside Docker's 10 s, and
+/// signals to the reloader's whole group.
+const DEVELOPMENT: &[(&str, &str)] = &[
+    ("host", "127.0.0.1"),
+    ("port", "8080"),
+    ("stop_timeout", "8s"),
+    ("signal_target", "group"),
+    ("reload", "true"),
 ];
 
 /// What the `dev` profile of a production server changes: loopback, liftoff's dev port,
@@ -217,14 +191,20 @@ pub const PLATFORM_GRACE: std::time::Duration = std::time::Duration::from_secs(3
 /// master's quick stop (they would serve on until the graceful timeout), so with them
 /// INT and QUIT become TERM.
 fn gunicorn_signals(ctx: &Ctx) -> SignalTable {
-    let mut table = SignalTable::empty();
-    table.set(Signal::USR2, Rewrite::Ignore);
-    if text(&ctx.s.worker_class)
+    let uvicorn = text(&ctx.s.worker_class)
         .to_ascii_lowercase()
-        .contains("uvicorn")
-    {
-        table.set(Signal::INT, Rewrite::Forward(Signal::TERM));
-        table.set(Signal::QUIT, Rewrite::Forward(Signal::TERM));
+        .contains("uvicorn");
+    table(if uvicorn { &[S::INT, S::QUIT] } else { &[] }, &[S::USR2])
+}
+
+/// A table that forwards each of `to_term` as TERM and drops each of `ignored`.
+fn table(to_term: &[Signal], ignored: &[Signal]) -> SignalTable {
+    let mut table = SignalTable::empty();
+    for &signal in to_term {
+        table.set(signal, Rewrite::Forward(S::TERM));
+    }
+    for &signal in ignored {
+        table.set(signal, Rewrite::Ignore);
     }
     table
 }
@@ -233,19 +213,10 @@ fn gunicorn_signals(ctx: &Ctx) -> SignalTable {
 /// cleanup, so it becomes TERM; HUP, USR1, USR2 kill the parent and orphan the child,
 /// TTIN and TTOU stop both, WINCH means nothing: all dropped.
 fn reloader_signals() -> SignalTable {
-    let mut table = SignalTable::empty();
-    table.set(Signal::QUIT, Rewrite::Forward(Signal::TERM));
-    for signal in [
-        Signal::HUP,
-        Signal::USR1,
-        Signal::USR2,
-        Signal::TTIN,
-        Signal::TTOU,
-        Signal::WINCH,
-    ] {
-        table.set(signal, Rewrite::Ignore);
-    }
-    table
+    table(
+        &[S::QUIT],
+        &[S::HUP, S::USR1, S::USR2, S::TTIN, S::TTOU, S::WINCH],
+    )
 }
 
 /// uvicorn: QUIT kills it (or its reload parent, orphaning the server), so it becomes
@@ -253,36 +224,16 @@ fn reloader_signals() -> SignalTable {
 /// rolling restart) and TTIN/TTOU (a worker more or less); a single process or the reload
 /// parent would die or stop of them, so they are dropped there.
 fn uvicorn_signals(ctx: &Ctx) -> SignalTable {
-    let mut table = SignalTable::empty();
-    table.set(Signal::QUIT, Rewrite::Forward(Signal::TERM));
-    for signal in [Signal::USR1, Signal::USR2, Signal::WINCH] {
-        table.set(signal, Rewrite::Ignore);
-    }
     let supervisor = ctx.s.reload != Some(true) && ctx.workers.is_some_and(|n| n > 1);
-    if !supervisor {
-        for signal in [Signal::HUP, Signal::TTIN, Signal::TTOU] {
-            table.set(signal, Rewrite::Ignore);
-        }
-    }
-    table
+    let ignored = [S::USR1, S::USR2, S::WINCH, S::HUP, S::TTIN, S::TTOU];
+    table(&[S::QUIT], &ignored[..if supervisor { 3 } else { 6 }])
 }
 
 /// granian's main process handles TERM and INT (stop) and HUP (respawn the workers);
 /// QUIT, USR1 and USR2 kill it and orphan the workers, TTIN and TTOU stop it: QUIT
 /// becomes TERM, the rest are dropped.
 fn granian_signals(_: &Ctx) -> SignalTable {
-    let mut table = SignalTable::empty();
-    table.set(Signal::QUIT, Rewrite::Forward(Signal::TERM));
-    for signal in [
-        Signal::USR1,
-        Signal::USR2,
-        Signal::TTIN,
-        Signal::TTOU,
-        Signal::WINCH,
-    ] {
-        table.set(signal, Rewrite::Ignore);
-    }
-    table
+    table(&[S::QUIT], &[S::USR1, S::USR2, S::TTIN, S::TTOU, S::WINCH])
 }
 
 /// The text of a key, or "".
@@ -335,12 +286,18 @@ fn host_port(s: &Settings) -> Vec<String> {
     }
 }
 
-/// `on`/`off` of `access_log` for servers that only switch it: "off" or "false" is off,
-/// anything else on; `None` when unset.
-fn access_on(s: &Settings) -> Option<bool> {
+/// `--access-log` or `--no-access-log` for servers that only switch it: "off" or "false"
+/// is off, anything else on; nothing when unset.
+fn access_switch(s: &Settings) -> Option<String> {
+    let on = |a: &Text| !matches!(a.0.to_ascii_lowercase().as_str(), "off" | "false");
     s.access_log
         .as_ref()
-        .map(|a| !matches!(a.0.to_ascii_lowercase().as_str(), "off" | "false"))
+        .map(|a| switch(on(a), "--access-log", "--no-access-log"))
+}
+
+/// `yes` when `on`, else `no`.
+fn switch(on: bool, yes: &str, no: &str) -> String {
+    if on { yes } else { no }.into()
 }
 
 /// gunicorn's argv. Every value liftoff computed is passed as a flag, so what `plan`
@@ -396,21 +353,10 @@ fn flask_argv(ctx: &Ctx) -> Result<Vec<String>, String> {
     if let Some(app) = &s.app {
         args.extend(["--app".into(), app.0.clone()]);
     }
-    match s.debug {
-        Some(true) => args.push("--debug".into()),
-        Some(false) => args.push("--no-debug".into()),
-        None => {}
-    }
+    args.extend(s.debug.map(|on| switch(on, "--debug", "--no-debug")));
     args.push("run".into());
     args.extend(host_port(s));
-    args.push(
-        if s.reload == Some(true) {
-            "--reload"
-        } else {
-            "--no-reload"
-        }
-        .into(),
-    );
+    args.push(switch(s.reload == Some(true), "--reload", "--no-reload"));
     Ok(args)
 }
 
@@ -434,11 +380,7 @@ fn uvicorn_argv(ctx: &Ctx) -> Result<Vec<String>, String> {
     if let Some(keepalive) = s.keepalive {
         args.extend(["--timeout-keep-alive".into(), seconds(keepalive)]);
     }
-    match access_on(s) {
-        Some(true) => args.push("--access-log".into()),
-        Some(false) => args.push("--no-access-log".into()),
-        None => {}
-    }
+    args.extend(access_switch(s));
     Ok(args)
 }
 
@@ -463,22 +405,11 @@ fn granian_argv(ctx: &Ctx) -> Result<Vec<String>, String> {
     if let (Some(threads), Interface::Wsgi) = (s.threads, interface) {
         args.extend(["--blocking-threads".into(), threads.0.to_string()]);
     }
-    args.push(
-        if s.reload == Some(true) {
-            "--reload"
-        } else {
-            "--no-reload"
-        }
-        .into(),
-    );
+    args.push(switch(s.reload == Some(true), "--reload", "--no-reload"));
     if let Some(graceful) = s.graceful_timeout {
         args.extend(["--workers-kill-timeout".into(), seconds(graceful)]);
     }
-    match access_on(s) {
-        Some(true) => args.push("--access-log".into()),
-        Some(false) => args.push("--no-access-log".into()),
-        None => {}
-    }
+    args.extend(access_switch(s));
     Ok(args)
 }
 

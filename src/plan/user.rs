@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 /// A user or group as written: a name or a number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Who {
-    /// A name to look up.
     Name(String),
     /// A numeric id, which need not have an entry.
     Id(u32),
@@ -26,9 +25,7 @@ enum Who {
 pub struct Credentials {
     /// The user's name, when it has an entry in the user database.
     pub name: Option<String>,
-    /// The user id.
     pub uid: u32,
-    /// The primary group id.
     pub gid: u32,
     /// Every group id, the primary one included (what `setgroups` gets).
     pub groups: Vec<u32>,
@@ -39,13 +36,9 @@ pub struct Credentials {
 /// One entry of the user database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// Login name.
     pub name: String,
-    /// User id.
     pub uid: u32,
-    /// Primary group id.
     pub gid: u32,
-    /// Home directory.
     pub home: PathBuf,
 }
 
@@ -199,28 +192,20 @@ fn parse_spec(spec: &str) -> Result<(Who, Option<Who>), String> {
     ))
 }
 
-/// What starting the program as `creds` takes, given who liftoff runs as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Switch {
-    /// liftoff is root: drop to the user.
-    Drop,
-    /// liftoff already runs as that user: nothing to do.
-    Already,
-}
-
-/// Decides whether liftoff, running with effective uid `euid`, can become `creds`.
+/// Decides whether liftoff, running with effective uid `euid`, can become `creds`:
+/// `true` when it is root and drops to the user, `false` when it already is the user.
 ///
 /// Only root with CAP_SETUID and CAP_SETGID can switch (a container may drop them);
 /// anyone else can only already be the user. Failing here, before anything runs, beats a
 /// server that starts as the wrong user or a `setuid` error later.
-pub fn switch(creds: &Credentials, euid: u32) -> Result<Switch, String> {
+pub fn switch(creds: &Credentials, euid: u32) -> Result<bool, String> {
     match euid {
         0 if !can_switch_ids() => Err(format!(
             "liftoff runs as root without CAP_SETUID and CAP_SETGID (the container drops them), so it cannot switch to {}; keep those capabilities or remove `user`",
             creds.describe()
         )),
-        0 => Ok(Switch::Drop),
-        uid if uid == creds.uid => Ok(Switch::Already),
+        0 => Ok(true),
+        uid if uid == creds.uid => Ok(false),
         uid => Err(format!(
             "liftoff runs as uid {uid}, not root, so it cannot switch to {}; start the container as root (remove the image's USER line) or remove `user`",
             creds.describe()
@@ -412,9 +397,9 @@ mod tests {
     fn only_root_switches_and_others_can_only_already_be_the_user() {
         let app = resolve_in(&Fake, "app").unwrap();
         if can_switch_ids() {
-            assert_eq!(switch(&app, 0), Ok(Switch::Drop));
+            assert_eq!(switch(&app, 0), Ok(true));
         }
-        assert_eq!(switch(&app, 1000), Ok(Switch::Already));
+        assert_eq!(switch(&app, 1000), Ok(false));
         let err = switch(&app, 1001).unwrap_err();
         assert!(
             err.contains("uid 1001, not root") && err.contains("app (uid 1000"),

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use toml::Value;
 
+pub use crate::log::{Format as LogFormat, Level as LogLevel};
 use crate::signals::{Rewrite, Signal, SignalTarget};
 
 /// A type a key's value can have.
@@ -104,7 +105,6 @@ fn whole_number(value: &Value) -> Option<i64> {
 /// liftoff passes no address, and the server's own configuration decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Port {
-    /// This port.
     Number(u16),
     /// The server's own configuration (a `gunicorn.conf.py` `bind`).
     Server,
@@ -205,7 +205,6 @@ impl fmt::Display for Dur {
 pub enum WorkerCount {
     /// Sized to the container's CPUs and memory.
     Auto,
-    /// Exactly this many.
     Fixed(u32),
     /// Left to the server's own configuration.
     Server,
@@ -264,12 +263,7 @@ impl FromValue for List {
                     .map(String::from)
                     .collect(),
             )),
-            Value::Array(items) => items
-                .iter()
-                .map(|v| scalar_text(v).ok_or(None))
-                .collect::<Result<_, _>>()
-                .map(List),
-            _ => Err(None),
+            other => Words::from_value(other).map(|w| List(w.0)),
         }
     }
 }
@@ -356,9 +350,7 @@ impl FromValue for SignalTarget {
 /// One variable of the `env` table: a portable-enough name and a value without NUL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Var {
-    /// The name, as written.
     pub name: String,
-    /// The value.
     pub value: String,
 }
 
@@ -385,9 +377,7 @@ impl FromEntry for Var {
 /// One entry of the `signals` table: a received signal and what the child gets instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignalRewrite {
-    /// The signal liftoff receives.
     pub from: Signal,
-    /// What it forwards instead.
     pub to: Rewrite,
 }
 
@@ -407,19 +397,16 @@ impl FromEntry for SignalRewrite {
     }
 }
 
-/// Declares a string enum read from its lowercase names, with `Display`.
+/// Declares a string enum read from its lowercase names, with `Display` (`impl`: for an
+/// enum declared elsewhere).
 macro_rules! word_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
-
-        #[allow(dead_code, reason = "not every enum's values are all listed somewhere")]
-        impl $name {
-            /// Every value, in the order they are documented.
-            pub const ALL: &[$name] = &[$($name::$variant),+];
-        }
-
+        word_enum!(impl $name { $($variant = $text),+ });
+    };
+    (impl $name:ident { $($variant:ident = $text:literal),+ }) => {
         impl $crate::plan::values::FromValue for $name {
             const EXPECTED: &'static str = concat!("one of: ", join!($($text),+));
 
@@ -486,55 +473,11 @@ word_enum!(
     }
 );
 
-word_enum!(
-    /// liftoff's own log level.
-    LogLevel {
-        /// Errors only.
-        Error = "error",
-        /// Warnings and errors.
-        Warn = "warn",
-        /// The start line, warnings and errors.
-        Info = "info",
-        /// Every signal and reaped process.
-        Debug = "debug",
-        /// Everything.
-        Trace = "trace",
-    }
-);
-
-word_enum!(
-    /// liftoff's own log format.
-    LogFormat {
-        /// One readable line per event.
-        Text = "text",
-        /// One JSON object per event.
-        Json = "json",
-    }
-);
-
-impl LogLevel {
-    /// The logger's level.
-    pub fn level(self) -> crate::log::Level {
-        use crate::log::Level;
-        match self {
-            LogLevel::Error => Level::Error,
-            LogLevel::Warn => Level::Warn,
-            LogLevel::Info => Level::Info,
-            LogLevel::Debug => Level::Debug,
-            LogLevel::Trace => Level::Trace,
-        }
-    }
-}
-
-impl LogFormat {
-    /// The logger's format.
-    pub fn format(self) -> crate::log::Format {
-        match self {
-            LogFormat::Text => crate::log::Format::Text,
-            LogFormat::Json => crate::log::Format::Json,
-        }
-    }
-}
+// liftoff's own log level and format, as the logger declares them.
+word_enum!(impl LogLevel {
+    Error = "error", Warn = "warn", Info = "info", Debug = "debug", Trace = "trace"
+});
+word_enum!(impl LogFormat { Text = "text", Json = "json" });
 
 /// A value written as a variable is: TOML's reading when the text is one TOML value
 /// (`9000`, `true`, `[0, 143]`, `{ A = "b" }`, `"quoted"`), else the text itself.

@@ -20,18 +20,6 @@ pub struct Sizing {
     pub worker_memory: Option<u64>,
 }
 
-impl Default for Sizing {
-    /// The documented defaults: 2 per core, between 1 and 12, no per-worker memory.
-    fn default() -> Self {
-        Sizing {
-            workers_per_core: 2,
-            min_workers: 1,
-            max_workers: 12,
-            worker_memory: None,
-        }
-    }
-}
-
 /// A computed worker count, the CPU count it was computed from, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workers {
@@ -162,6 +150,18 @@ pub fn format_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Default for Sizing {
+        /// The documented defaults: 2 per core, between 1 and 12, no per-worker memory.
+        fn default() -> Self {
+            Sizing {
+                workers_per_core: 2,
+                min_workers: 1,
+                max_workers: 12,
+                worker_memory: None,
+            }
+        }
+    }
     use crate::plan::cgroup::Quota;
 
     const MIB: u64 = 1 << 20;

@@ -2,7 +2,6 @@
 //! through `/proc/self/cgroup` and `/proc/self/mountinfo`, and each parent up to the mount
 //! point, because a limit on any ancestor applies too.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::parse::{CgroupLine, Mount};
@@ -36,13 +35,16 @@ pub(super) struct Hierarchy {
 }
 
 impl Hierarchy {
-    /// Reads each level and keeps the tightest value; unreadable files become notes.
+    /// Reads each level and keeps the tightest value; unreadable files become notes, and
+    /// a note says where the `what` came from (`shown`), or that there is none.
     pub(super) fn tightest<T>(
         &self,
         notes: &mut Vec<String>,
+        what: &str,
         read: impl Fn(&Path) -> Result<Option<(T, PathBuf)>, String>,
         tighter: impl Fn(&T, &T) -> bool,
-    ) -> Option<(T, PathBuf)> {
+        shown: impl Fn(&T) -> String,
+    ) -> Option<T> {
         let mut best: Option<(T, PathBuf)> = None;
         for dir in &self.levels {
             match read(dir) {
@@ -53,18 +55,19 @@ impl Hierarchy {
                 Err(err) => notes.push(format!("ignored {err}")),
             }
         }
-        best
-    }
-
-    /// Says which directories were searched, for the "no limit" notes.
-    pub(super) fn describe(&self) -> String {
-        let (leaf, top) = (&self.levels[0], &self.levels[self.levels.len() - 1]);
-        let mut text = format!("in {}", leaf.display());
-        if leaf != top {
-            let _ = write!(text, " up to {}", top.display());
-        }
-        let _ = write!(text, " ({})", self.version);
-        text
+        notes.push(match &best {
+            Some((value, file)) => {
+                let (value, file) = (shown(value), file.display());
+                format!("{what} {value} from {file} ({})", self.version)
+            }
+            None => {
+                let (leaf, top) = (&self.levels[0], &self.levels[self.levels.len() - 1]);
+                let up = (leaf != top).then(|| format!(" up to {}", top.display()));
+                let up = up.unwrap_or_default();
+                format!("no {what} in {}{up} ({})", leaf.display(), self.version)
+            }
+        });
+        best.map(|(value, _)| value)
     }
 }
 

@@ -11,7 +11,6 @@ use crate::plan::values::{FromEntry, FromValue, parse_scalar};
 /// The merged layers of one profile: each key's winning value, or its table's entries.
 #[derive(Debug, Clone, Default)]
 pub struct Merged {
-    /// Key → slot.
     slots: BTreeMap<&'static str, Slot>,
 }
 
@@ -21,7 +20,6 @@ pub type Sources = Vec<(Option<String>, Source)>;
 /// A key's merged value.
 #[derive(Debug, Clone)]
 enum Slot {
-    /// A whole value and its source.
     One(Value, Source),
     /// A table key's entries, each with its source.
     Entries(BTreeMap<String, (Value, Source)>),

@@ -4,6 +4,7 @@
 use super::*;
 use crate::plan::keys::Settings;
 use crate::plan::values::{Dur, WorkerCount};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// A temporary directory with files, removed on drop.
